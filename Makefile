@@ -1,0 +1,48 @@
+# Two entry points: `make run` (install, index seeds/, start the chat) and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: run test install install-dev browser index lint eval clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+index: install
+	$(BIN)/python -m rag index --quiet
+
+run: index
+	$(BIN)/python -m streamlit run app.py --server.headless=true --server.address=127.0.0.1 \
+		--server.port=$(PORT) --browser.gatherUsageStats=false
+
+# The real-browser test needs the system Chromium (Debian packages; installed when missing, as root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+test: install-dev browser
+	$(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check rag tests app.py bench
+	$(BIN)/ruff format --check rag tests app.py bench
+
+eval: install
+	$(BIN)/python -m rag eval
+
+clean:
+	rm -rf $(VENV) index/chroma index/articles index/manifest.json

@@ -1,0 +1,178 @@
+"""Extractive answers: pick evidence sentences from the retrieved passages, lead with the direct
+answer, quote the evidence verbatim with numbered citations, or say plainly that the articles don't say.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rag import extract
+from rag.chunking import sentences
+from rag.config import AnswerSettings
+from rag.lexical import detect_language, tokens
+from rag.retrieve import Hit
+from rag.types import Answer, Article, Citation, Passage
+
+log = logging.getLogger(__name__)
+
+PASSAGES_READ = 3
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A candidate evidence sentence with the signals used to rank it."""
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+    sim: float
+    lexical: float
+    typed: list[extract.Span]
+    rank: int
+
+
+def quote(article: Article, start: int, end: int) -> str:
+    """The verbatim text at ``[start, end)``; every citation goes through here."""
+    text = article.text[start:end]
+    if not text or text != article.text[start:end] or start < 0 or end > len(article.text):
+        raise ValueError(f"bad quote offsets {start}-{end} in {article.source}")
+    return text
+
+
+def not_said(question: str) -> str:
+    if detect_language(question) == "de":
+        return f"Die indexierten Artikel sagen dazu nichts: keine Stelle beantwortet „{question.strip()}“."
+    return f"The indexed articles don't say: no passage answers \"{question.strip()}\"."
+
+
+class Answerer:
+    """Ranks sentences of the top passages and builds the cited answer."""
+
+    def __init__(self, settings: AnswerSettings, sentence_encoder: Any) -> None:
+        self.settings = settings
+        self.encoder = sentence_encoder
+
+    def evidence(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        articles: dict[str, Article],
+        hits: Sequence[Hit] = (),
+    ) -> list[Evidence]:
+        """Sentences of the top passages, best first: retrieval score of the chunk holding the
+        sentence, the sentence's own similarity to the question, shared words, and whether it
+        holds an answer of the asked type."""
+        qtype = extract.question_type(question)
+        qtok = set(tokens(question, "de")) | set(tokens(question, "en"))
+        spans: list[tuple[Passage, int, int, int]] = []
+        seen: set[tuple[str, int]] = set()
+        for rank, p in enumerate(passages[:PASSAGES_READ]):
+            text = articles[p.article_id].text
+            for s in sentences(text):
+                if s.start >= p.start and s.end <= p.end and (p.article_id, s.start) not in seen:
+                    seen.add((p.article_id, s.start))
+                    spans.append((p, s.start, s.end, rank))
+        if not spans:
+            return []
+        texts = [articles[p.article_id].text[a:b] for p, a, b, _ in spans]
+        sims = _cosines(self.encoder, question, texts)
+        floor = min((h.score for h in hits), default=0.0)
+        chunk_scores = np.array([
+            max((h.score for h in hits if h.chunk.article_id == p.article_id and h.chunk.start <= a < h.chunk.end), default=floor)
+            for p, a, _, _ in spans
+        ])
+        base = _z(sims) + 0.5 * _z(chunk_scores)
+        out = []
+        for (p, a, b, rank), text, sim, z in zip(spans, texts, sims, base, strict=True):
+            stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
+            lex = len(qtok & stoks) / max(1, len(qtok))
+            typed = extract.candidates(text, qtype, question) if qtype != "other" else []
+            score = z + 1.0 * lex + (0.6 if typed else 0.0) - 0.1 * rank
+            out.append(Evidence(p.article_id, a, b, text, float(score), float(sim), lex, typed, rank))
+        return sorted(out, key=lambda e: -e.score)
+
+    def answer(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        articles: dict[str, Article],
+        confidence: float,
+        searched: str = "",
+        hits: Sequence[Hit] = (),
+    ) -> Answer:
+        ranked = self.evidence(question, passages, articles, hits)
+        qtype = extract.question_type(question)
+        if not ranked or self._abstain(confidence, ranked, qtype):
+            return Answer(question, not_said(question), None, True, [], list(passages), searched)
+        chosen = [ranked[0]]
+        for ev in ranked[1:]:
+            if len(chosen) >= self.settings.max_citations:
+                break
+            if ev.score >= ranked[0].score - 0.6 and all(_apart(ev, c) for c in chosen):
+                chosen.append(ev)
+        citations = []
+        for n, ev in enumerate(chosen, 1):
+            art = articles[ev.article_id]
+            citations.append(Citation(n, art.id, art.source, art.title, ev.start, ev.end, quote(art, ev.start, ev.end), round(ev.score, 4)))
+        short = self._short(question, qtype, chosen[0]) or chosen[0].text
+        lines = []
+        if short != chosen[0].text:
+            lines.append(f"{short} [1]")
+        lines += [f"„{c.quote}“ [{c.n}]" for c in citations]
+        return Answer(question, "\n\n".join(lines), short, False, citations, list(passages), searched)
+
+    def _abstain(self, confidence: float, ranked: list[Evidence], qtype: str) -> bool:
+        return confidence < self.settings.min_confidence
+
+    def _short(self, question: str, qtype: str, ev: Evidence) -> str | None:
+        if not ev.typed:
+            return None
+        cands = ev.typed
+        if len(cands) > 1:
+            # Each candidate with a few words before it: 'Streitmacht von etwa 100.000 Soldaten'.
+            sims = _cosines(self.encoder, question, [ev.text[max(0, c.start - 30) : c.end] for c in cands])
+            anchors = _anchor_positions(question, ev.text)
+            scores = []
+            for c, s in zip(cands, sims, strict=True):
+                near = min((abs(c.start - a) for a in anchors), default=len(ev.text))
+                scores.append(s - 0.002 * near)
+            best = cands[int(np.argmax(scores))]
+        else:
+            best = cands[0]
+        if qtype == "count":
+            best = extract.join_coordinated(ev.text, cands, best)
+        return best.text
+
+
+def _anchor_positions(question: str, sentence: str) -> list[int]:
+    """Where words of the question (stems, folded) occur in the sentence."""
+    qtok = set(tokens(question, "de")) | set(tokens(question, "en"))
+    out = []
+    for m in re.finditer(r"\w+", sentence):
+        toks = set(tokens(m.group(0), "de")) | set(tokens(m.group(0), "en"))
+        if toks & qtok:
+            out.append(m.start())
+    return out
+
+
+def _apart(a: Evidence, b: Evidence) -> bool:
+    return a.article_id != b.article_id or a.end <= b.start or b.end <= a.start
+
+
+def _cosines(encoder: Any, question: str, texts: list[str]) -> np.ndarray:
+    q = np.asarray(encoder.embed_query(question))
+    m = np.asarray(encoder.embed_documents(texts))
+    return m @ q / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)

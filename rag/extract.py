@@ -1,0 +1,137 @@
+"""Short-answer extraction from one evidence sentence: numbers with units, dates, names, places.
+
+Everything returned is a verbatim span of the sentence with its offsets, or None when the
+sentence does not make the answer clear (the caller then leads with the sentence itself).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NUMWORDS = (
+    "ein|eine|einen|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|"
+    "hundert|tausend|dutzend|dutzende|hunderte|tausende|one|two|three|four|five|six|seven|eight|"
+    "nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|dozens|hundreds|thousands"
+)
+_NUMBER = rf"(?:\d{{1,3}}(?:[.,\u202f ]\d{{3}})+(?:,\d+)?|\d+(?:[.,]\d+)?|(?:{_NUMWORDS})\b)"
+_SCALE = r"(?:\s+(?:Millionen|Million|Mio\.|Milliarden|Mrd\.|million|billion|thousand|Prozent|percent|%))?"
+_MOD = r"(?:(?:mindestens|etwa|rund|ungefähr|über|fast|knapp|mehr als|weniger als|bis zu|at least|about|around|nearly|over|more than|almost)\s+)?"
+# A German noun phrase after the number: lowercase adjectives, then a capitalised noun.
+_UNIT = r"(?:\s+(?:[a-zäöüß][\w-]*\s+){0,2}[A-ZÄÖÜ][\w-]*|\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?)?"
+_COUNT = re.compile(rf"(?<![\w.]){_MOD}{_NUMBER}{_SCALE}{_UNIT}", re.IGNORECASE)
+_COUNT_CASED = re.compile(rf"(?<![\w.]){_MOD}(?i:{_NUMBER}){_SCALE}{_UNIT}")
+_YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
+_MONTH = (
+    r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
+    r"January|February|March|May|June|July|October|December)"
+)
+_DATE = re.compile(
+    rf"(?:(?:am|im|seit|bis|vom|on|in|since|until)\s+)?(?:\d{{1,2}}\.\s*{_MONTH}(?:\s+\d{{4}})?|{_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?|"
+    rf"{_MONTH}\s+\d{{4}}|(?:(?:im\s+Jahr(?:e)?|in|seit|bis|von|ab)\s+)?(?:1[89]\d\d|20\d\d)(?:er(?:\s+Jahren?)?)?|"
+    r"(?:in|nach|vor|innerhalb)\s+(?:etwa\s+|rund\s+|knapp\s+)?(?:einer|einem|zwei|drei|vier|fünf|sechs|\d+)\s+"
+    r"(?:Wochen?|Monaten?|Tagen?|Jahren?|Stunden?)|in\s+den\s+kommenden\s+(?:Monaten|Wochen|Tagen|Jahren))",
+    re.IGNORECASE,
+)
+_ROLE = (
+    r"(?:Verteidigungsminister|Außenminister|Innenminister|Minister|Präsident|Präsidentin|Kanzler|Kanzlerin|"
+    r"Generalsekretär|Sprecher|Sprecherin|Chef|Chefin|Regierungschef|Bürgermeister|Staatschef|Premierminister|"
+    r"Kremlchef|Vorsitzende|Vorsitzender|Militäranalysten|Analyst|Experte|President|Minister|Secretary|"
+    r"spokesman|spokeswoman|Chancellor|Prime Minister)"
+)
+_NAME_TOKEN = r"[A-ZÄÖÜ][a-zäöüßé]+(?:-[A-ZÄÖÜ][a-zäöüß]+)?"
+_ROLE_NAME = re.compile(
+    rf"{_ROLE}(?:\s+(?:der|des|von)\s+\w+)?(?:,\s+({_NAME_TOKEN}(?:\s+\w+){{0,2}}),|\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})*))"
+)
+_FULL_NAME = re.compile(rf"(?<![\w\"„“])({_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}})")
+_PLACE = re.compile(
+    r"\b(?:in|nach|aus|im|bei|an\s+der|an\s+den|to|from|at|near)\s+(?:(?:der|dem|den|einem|einer|the)\s+)?"
+    r"(?:[a-zäöüß]+\s+)?[A-ZÄÖÜ][\w-]+(?:\s+[A-ZÄÖÜ][\w-]+)?"
+)
+# Capitalised words that start many German noun phrases but are not names.
+_NOT_NAMES = {
+    "Die", "Der", "Das", "Den", "Dem", "Des", "Ein", "Eine", "Im", "In", "Laut", "Nach", "Während",
+    "Es", "Er", "Sie", "Wir", "Zwei", "Drei", "Russland", "Ukraine", "Moskau", "Kreml", "Kremls",
+    "Vereinigten", "Staaten", "USA", "NATO", "Nato", "Minister", "Leben", "Jahr", "Grenzen", "Westgrenzen",
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+def question_type(question: str) -> str:
+    """'count', 'when', 'who', 'where' or 'other', from English or German question words."""
+    q = question.lower()
+    if re.search(r"\bhow\s+(many|much)\b|\bwie\s*viele?\b|\bwieviele?\b|\bwhat\s+number\b|\banzahl\b|"
+                 r"\bwie\s+(hoch|groß|gross|stark)\b|\bhow\s+(large|big|high)\b", q):
+        return "count"
+    if re.search(r"\bwhen\b|\bwhat\s+(year|date|day|month|time)\b|\bwhich\s+(year|date|day|month)\b|"
+                 r"\bwann\b|\bin\s+welchem\s+(jahr|monat)\b|\ban\s+welchem\s+tag\b|\bseit\s+wann\b|"
+                 r"\bhow\s+long\b|\bwie\s+lange\b|\binnerhalb\s+welche", q):
+        return "when"
+    if re.search(r"\bwho(m|se)?\b|\bwer\b|\bwen\b|\bwem\b|\bwhich\s+(person|minister|official|leader|analysts?)\b|"
+                 r"\bwelche[rs]?\s+(person|minister|politiker|analyst)", q):
+        return "who"
+    if re.search(r"\bwhere\b|\bwo\b|\bwohin\b|\bwoher\b|\bin\s+which\s+(city|country|place|region)\b|"
+                 r"\bin\s+welche[mn]?\s+(stadt|land|ort|region)\b|\bto\s+which\s+country\b", q):
+        return "where"
+    return "other"
+
+
+def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
+    """Answer-shaped spans of ``sentence`` for ``qtype``, in reading order."""
+    if qtype == "count":
+        spans = [_span(m, sentence) for m in _COUNT_CASED.finditer(sentence)]
+        asked_years = set(re.findall(r"\b(?:1[89]|20)\d\d\b", question))
+        return [s for s in spans if not _is_year(s.text) and _leading_number(s.text) not in asked_years]
+    if qtype == "when":
+        return [_span(m, sentence) for m in _DATE.finditer(sentence)]
+    if qtype == "who":
+        spans = [
+            Span(m.start(), m.end(), m.group(0).rstrip(",")) for m in _ROLE_NAME.finditer(sentence)
+        ]
+        spans += [
+            _span(m, sentence, 1) for m in _FULL_NAME.finditer(sentence)
+            if m.group(1).split()[0] not in _NOT_NAMES and m.start(1) > 0
+            and not any(s.start <= m.start(1) < s.end for s in spans)
+        ]
+        return sorted(spans, key=lambda s: s.start)
+    if qtype == "where":
+        return [
+            _span(m, sentence) for m in _PLACE.finditer(sentence)
+            if m.group(0).split()[-1] not in {"Jahr", "Leben", "Nähe"}
+        ]
+    return []
+
+
+def join_coordinated(sentence: str, spans: list[Span], chosen: Span) -> Span:
+    """Extend a number phrase over one directly coordinated sibling: '40.000 Soldaten und 15.000 Kriegsfahrzeuge'."""
+    for other in spans:
+        if other.start > chosen.end and re.fullmatch(r"\s*(?:und|and|sowie|,)\s*", sentence[chosen.end : other.start]):
+            return Span(chosen.start, other.end, sentence[chosen.start : other.end])
+        if other.end < chosen.start and re.fullmatch(r"\s*(?:und|and|sowie|,)\s*", sentence[other.end : chosen.start]):
+            return Span(other.start, chosen.end, sentence[other.start : chosen.end])
+    return chosen
+
+
+def _span(m: re.Match[str], sentence: str, group: int = 0) -> Span:
+    start, end = m.start(group), m.end(group)
+    text = sentence[start:end].rstrip(" ,;:.")
+    return Span(start, start + len(text), text)
+
+
+def _leading_number(text: str) -> str:
+    m = re.search(r"\d[\d.,]*", text)
+    return m.group(0) if m else ""
+
+
+def _is_year(text: str) -> bool:
+    """A bare year, or a year followed by words that are not a counted noun ('2020 gewesen')."""
+    words = text.split()
+    if not _YEAR.match(words[0]):
+        return False
+    return len(words) == 1 or not words[-1][:1].isupper()

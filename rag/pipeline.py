@@ -1,0 +1,102 @@
+"""The small Python API the CLI, the chat app and the tests share: ``Bot.ask`` and ``Bot.index``."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.answer import Answerer, not_said
+from rag.config import Settings
+from rag.embeddings import USEEmbeddings, load_embeddings
+from rag.errors import InputError
+from rag.indexer import Indexer, IndexReport, Progress, load_articles
+from rag.lexical import tokens
+from rag.retrieve import Retriever
+from rag.types import Answer
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 1000
+_FOLLOW_UP = re.compile(
+    r"^(and|und|also|what about|how about|und was|und wie|was ist mit|wie steht es mit|but|aber|then|dann)\b"
+    r"|\b(dazu|darauf|davon|damit|deren|dessen|it|that|they|them|he|she|his|her|this|er|sie|ihm|ihn|ihr|das)\b",
+    re.IGNORECASE,
+)
+
+
+def make_encoders(settings: Settings) -> list[Any]:
+    """The primary embedding model, plus multilingual USE when the fusion uses it."""
+    primary = load_embeddings(settings.embedding_model, offline=settings.hf_offline)
+    if settings.retrieve.second_encoder_weight > 0:
+        return [primary, USEEmbeddings()]
+    return [primary]
+
+
+def condense(question: str, history: Sequence[str]) -> str:
+    """The text to search for: a follow-up question is joined with the question before it."""
+    if not history:
+        return question
+    short = len(tokens(question)) <= 3
+    if short or _FOLLOW_UP.search(question):
+        return f"{history[-1]} {question}"
+    return question
+
+
+def check_question(question: str) -> str:
+    q = (question or "").strip()
+    if not q:
+        raise InputError("The question is empty; type a question about the articles.")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise InputError(f"The question is {len(q)} characters long; keep it under {MAX_QUESTION_CHARS}.")
+    return q
+
+
+class Bot:
+    """Question answering over one index. Models are passed in or loaded once from the settings."""
+
+    def __init__(self, settings: Settings | None = None, encoders: Sequence[Any] | None = None) -> None:
+        self.settings = settings or Settings()
+        self.encoders = list(encoders) if encoders is not None else make_encoders(self.settings)
+        self.answerer = Answerer(self.settings.answer, self.encoders[-1])
+        self._retriever: Retriever | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = Retriever(self.settings, self.encoders)
+            else:
+                self._retriever.refresh()
+            return self._retriever
+
+    def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
+        q = check_question(question)
+        searched = condense(q, history)
+        retriever = self.retriever
+        passages, trace = retriever.search(searched, k)
+        if not passages:
+            return Answer(q, not_said(q), None, True, [], [], searched)
+        confidence = trace.hits[0].dense if trace.hits else 0.0
+        return self.answerer.answer(q, passages, retriever.articles, confidence, searched, trace.hits)
+
+    def index(
+        self,
+        paths: Iterable[str | Path],
+        progress: Progress | None = None,
+        prune: bool = False,
+        rebuild: bool = False,
+        wait: float = 0.0,
+    ) -> IndexReport:
+        paths = [str(p) for p in paths]
+        articles = load_articles(paths, self.settings)
+        report = Indexer(self.settings, self.encoders, progress).run(
+            articles, prune_under=paths if prune else (), rebuild=rebuild, wait=wait
+        )
+        with self._lock:
+            self._retriever = None  # reopen on next use, seeing the new manifest
+        return report

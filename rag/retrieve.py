@@ -1,0 +1,182 @@
+"""Hybrid retrieval: dense encoders through LangChain's Chroma store plus BM25, fused by z-scores.
+
+The BM25 weight depends on the question's language: words only match when the question is in the
+article's language, and a lexical signal from a cross-lingual question mostly adds noise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rag import store
+from rag.chunking import chunk_article, widen
+from rag.config import Settings
+from rag.errors import IndexUnavailable
+from rag.indexer import fingerprint
+from rag.lexical import LexicalIndex, detect_language
+from rag.types import Article, Chunk, Passage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One chunk with its fused score and the raw signals behind it."""
+
+    chunk: Chunk
+    score: float
+    dense: float
+    lexical: float
+
+
+@dataclass
+class Trace:
+    searched: str
+    question_lang: str
+    lexical_weight: float
+    hits: list[Hit]
+
+
+class Retriever:
+    """Read side of one index; ``refresh()`` picks up a newer manifest written by any process."""
+
+    def __init__(self, settings: Settings, encoders: Sequence[Any], client: Any | None = None) -> None:
+        self.settings = settings
+        self.encoders = list(encoders)
+        self._client = client
+        self._stamp: float | None = None
+        self.refresh(force=True)
+
+    # -- loading -------------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> bool:
+        """Reload when the manifest changed on disk; True when it did."""
+        path = self.settings.index_dir / store.MANIFEST
+        stamp = path.stat().st_mtime_ns if path.exists() else None
+        if not force and stamp == self._stamp:
+            return False
+        manifest = store.read_manifest(self.settings.index_dir)
+        if manifest is None:
+            raise IndexUnavailable(
+                f"{self.settings.index_dir} is not an index; build it with: "
+                f"python -m rag index --index-dir {self.settings.index_dir}"
+            )
+        self._check_model(manifest)
+        if not force and self.settings.chroma_url is None:
+            store.reset_client_cache()  # another process wrote: a cached system would not see it
+            self._client = None
+        if self._client is None:
+            self._client = store.make_client(self.settings.index_dir, self.settings.chroma_url)
+        self.manifest = manifest
+        self.articles = {
+            aid: Article(aid, m["source"], m["title"], store.read_article_text(self.settings.index_dir, aid), m.get("lang", "de"))
+            for aid, m in manifest.articles.items()
+        }
+        self.chunks: list[Chunk] = [
+            c for a in self.articles.values() for c in chunk_article(a, self.settings.chunk.max_chars)
+        ]
+        self._row = {c.id: i for i, c in enumerate(self.chunks)}
+        langs = [a.lang for a in self.articles.values()]
+        self.corpus_lang = max(set(langs), key=langs.count) if langs else "de"
+        self.lexical = LexicalIndex([c.text for c in self.chunks], self.corpus_lang)
+        try:
+            self.stores = [
+                store.vectorstore(self._client, name, enc)
+                for name, enc in zip(manifest.collections.values(), self.encoders, strict=True)
+            ]
+        except Exception as exc:
+            raise IndexUnavailable(
+                f"Cannot open the collections of {self.settings.index_dir} ({exc}); "
+                "rebuild with: python -m rag index --rebuild"
+            ) from exc
+        self._stamp = stamp
+        return True
+
+    def _check_model(self, manifest: store.Manifest) -> None:
+        primary = self.encoders[0]
+        built = manifest.embedding
+        if built.get("name") != primary.name or built.get("dim") != primary.dim:
+            raise IndexUnavailable(
+                f"The index was built with {built.get('name')} ({built.get('dim')}-d) but "
+                f"{primary.name} ({primary.dim}-d) is configured; rebuild it with: python -m rag index --rebuild"
+            )
+        if manifest.fingerprint != fingerprint(self.settings, self.encoders):
+            raise IndexUnavailable(
+                "The index was built with other chunking or encoder settings; "
+                "rebuild it with: python -m rag index --rebuild"
+            )
+
+    # -- searching -----------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None) -> tuple[list[Passage], Trace]:
+        k = k or self.settings.retrieve.k
+        cfg = self.settings.retrieve
+        qlang = detect_language(query)
+        lex_w = cfg.lexical_weight_same_lang if qlang == self.corpus_lang else cfg.lexical_weight_cross_lang
+        if not self.chunks:
+            return [], Trace(query, qlang, lex_w, [])
+        n = min(cfg.candidates, len(self.chunks))
+        qvecs = [enc.embed_query(query) for enc in self.encoders]
+        dense = [self._dense_scores(vs, vec, n) for vs, vec in zip(self.stores, qvecs, strict=True)]
+        lex_all = self.lexical.scores(query)
+        cand = set(np.argsort(-lex_all)[:n].tolist()) if lex_w > 0 else set()
+        for scores in dense:
+            cand.update(scores)
+        rows = sorted(cand)
+        for vs_i, scores in enumerate(dense):
+            missing = [r for r in rows if r not in scores]
+            if missing:
+                scores.update(self._exact_scores(self.stores[vs_i], qvecs[vs_i], missing))
+        weights = [1.0] + [cfg.second_encoder_weight] * (len(dense) - 1)
+        fused = np.zeros(len(rows))
+        for w, scores in zip(weights, dense, strict=True):
+            fused += w * _z(np.array([scores[r] for r in rows]))
+        lex = lex_all[rows]
+        if lex_w > 0 and lex.max() > 0:
+            fused += lex_w * _z(lex)
+        order = np.argsort(-fused)
+        hits = [
+            Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order
+        ]
+        return self._passages(hits, k), Trace(query, qlang, lex_w, hits)
+
+    def _dense_scores(self, vs: Any, vec: list[float], n: int) -> dict[int, float]:
+        out: dict[int, float] = {}
+        for doc, dist in vs.similarity_search_by_vector_with_relevance_scores(vec, k=n):
+            row = self._row.get(doc.id or "")
+            if row is not None:  # chunks of articles the manifest lists, nothing else
+                out[row] = 1.0 - float(dist)
+        return out
+
+    def _exact_scores(self, vs: Any, vec: list[float], rows: list[int]) -> dict[int, float]:
+        got = vs.get(ids=[self.chunks[r].id for r in rows], include=["embeddings"])
+        q = np.asarray(vec)
+        found = {cid: float(np.dot(q, np.asarray(e))) for cid, e in zip(got["ids"], got["embeddings"], strict=True)}
+        return {r: found.get(self.chunks[r].id, 0.0) for r in rows}
+
+    def _passages(self, hits: list[Hit], k: int) -> list[Passage]:
+        """Widen the best chunks into readable passages, skipping ones already shown."""
+        out: list[Passage] = []
+        budget = self.settings.chunk.passage_chars
+        for hit in hits:
+            c = hit.chunk
+            if any(p.article_id == c.article_id and _overlap(p.start, p.end, c.start, c.end) > 0.5 * (c.end - c.start) for p in out):
+                continue
+            text = self.articles[c.article_id].text
+            start, end = widen(text, c.start, c.end, budget)
+            out.append(Passage(c.article_id, c.source, c.title, start, end, text[start:end], hit.score, c.start, c.end))
+            if len(out) == k:
+                break
+        return out
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return max(0, min(a1, b1) - max(a0, b0))

@@ -1,0 +1,96 @@
+"""The data objects that carry the pipeline: article -> chunk -> passage -> citation -> answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as indexed: its text is what every offset refers to."""
+
+    id: str
+    source: str
+    title: str
+    text: str
+    lang: str = "de"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A few consecutive sentences of an article, the unit that is embedded."""
+
+    id: str
+    article_id: str
+    source: str
+    title: str
+    start: int
+    end: int
+    text: str
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved stretch of an article with its fused score."""
+
+    article_id: str
+    source: str
+    title: str
+    start: int
+    end: int
+    text: str
+    score: float
+    chunk_start: int = 0
+    chunk_end: int = 0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote: ``article_text[start:end] == quote``."""
+
+    n: int
+    article_id: str
+    source: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    score: float
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    short_answer: str | None
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    searched: str = ""
+    backend: str = "extractive"
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON shape of ``rag ask --json``."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "short_answer": self.short_answer,
+            "abstained": self.abstained,
+            "citations": [
+                {k: v for k, v in asdict(c).items() if k != "article_id"} for c in self.citations
+            ],
+            "passages": [
+                {
+                    "source": p.source,
+                    "start": p.start,
+                    "end": p.end,
+                    "text": p.text,
+                    "score": round(p.score, 4),
+                }
+                for p in self.passages
+            ],
+            "backend": self.backend,
+            "searched": self.searched,
+        }

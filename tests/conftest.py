@@ -1,0 +1,62 @@
+"""Shared fixtures: real models loaded once, real Chroma stores in temp folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "000_094a88c166a7f8c4.txt"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """All on-disk state of a test goes to its tmp_path."""
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("RAG_SEEDS_DIR", str(tmp_path / "seeds"))
+
+
+@pytest.fixture(scope="session")
+def encoders():  # type: ignore[no-untyped-def]
+    from rag.config import Settings
+    from rag.pipeline import make_encoders
+
+    return make_encoders(Settings())
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, encoders) -> Path:  # type: ignore[no-untyped-def]
+    """A real index of the seed article, built once per session; tests copy it before writing."""
+    from rag.config import Settings
+    from rag.pipeline import Bot
+
+    base = tmp_path_factory.mktemp("seed")
+    seeds = base / "seeds"
+    seeds.mkdir()
+    shutil.copy(SEED, seeds / SEED.name)
+    bot = Bot(Settings(index_dir=base / "index"), encoders=encoders)
+    bot.index([seeds])
+    return base / "index"
+
+
+@pytest.fixture(scope="session")
+def seed_bot(seed_index: Path, encoders):  # type: ignore[no-untyped-def]
+    from rag.config import Settings
+    from rag.pipeline import Bot
+
+    return Bot(Settings(index_dir=seed_index), encoders=encoders)
+
+
+def assert_quotes_verbatim(answer, texts: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """The invariant every answer must keep: each quote is its article's text at its offsets."""
+    for c in answer.citations:
+        assert texts[c.article_id][c.start : c.end] == c.quote, c
+    for p in answer.passages:
+        assert texts[p.article_id][p.start : p.end] == p.text, p

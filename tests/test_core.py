@@ -1,0 +1,37 @@
+"""End-to-end behaviour of indexing and asking on the seed article, with the real models."""
+
+from __future__ import annotations
+
+from conftest import SEED, assert_quotes_verbatim
+
+SEED_TEXT = SEED.read_text(encoding="utf-8")
+
+
+def _texts(bot) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {aid: a.text for aid, a in bot.retriever.articles.items()}
+
+
+def test_shoigu_question_answers_with_troops_and_vehicles(seed_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = seed_bot.ask("How many troops did Shoigu claim?")
+    assert not ans.abstained
+    assert "40.000" in ans.answer and "15.000" in ans.answer
+    assert any("40.000 Soldaten und 15.000 Kriegsfahrzeuge" in c.quote for c in ans.citations)
+    assert "[1]" in ans.answer
+    assert_quotes_verbatim(ans, _texts(seed_bot))
+
+
+def test_german_question_answers_29(seed_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = seed_bot.ask("Wie viele ukrainische Soldaten starben 2021?")
+    assert not ans.abstained
+    assert "29" in ans.short_answer
+    assert any("29 ukrainische Soldaten" in c.quote for c in ans.citations)
+    assert_quotes_verbatim(ans, _texts(seed_bot))
+
+
+def test_citation_offsets_index_the_source_file(seed_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = seed_bot.ask("Where did Biden propose to meet Putin?")
+    for c in ans.citations:
+        assert SEED_TEXT[c.start : c.end] == c.quote
+        assert c.source.endswith(SEED.name)
+    for p in ans.passages:
+        assert SEED_TEXT[p.start : p.end] == p.text
