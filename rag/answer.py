@@ -22,6 +22,7 @@ from rag.types import Answer, Article, Citation, Passage
 log = logging.getLogger(__name__)
 
 PASSAGES_READ = 3
+W_SIM, W_CHUNK = 1.0, 0.5
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class Answerer:
             max((h.score for h in hits if h.chunk.article_id == p.article_id and h.chunk.start <= a < h.chunk.end), default=floor)
             for p, a, _, _ in spans
         ])
-        base = _z(sims) + 0.5 * _z(chunk_scores)
+        base = W_SIM * _z(sims) + W_CHUNK * _z(chunk_scores)
         out = []
         for (p, a, b, rank), text, sim, z in zip(spans, texts, sims, base, strict=True):
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
@@ -110,7 +111,7 @@ class Answerer:
     ) -> Answer:
         ranked = self.evidence(question, passages, articles, hits)
         qtype = extract.question_type(question)
-        if not ranked or self._abstain(confidence, ranked, qtype):
+        if not ranked or self._abstain(question, confidence, ranked, qtype):
             return Answer(question, not_said(question), None, True, [], list(passages), searched)
         chosen = [ranked[0]]
         for ev in ranked[1:]:
@@ -129,8 +130,19 @@ class Answerer:
         lines += [f"„{c.quote}“ [{c.n}]" for c in citations]
         return Answer(question, "\n\n".join(lines), short, False, citations, list(passages), searched)
 
-    def _abstain(self, confidence: float, ranked: list[Evidence], qtype: str) -> bool:
-        return confidence < self.settings.min_confidence
+    def _abstain(self, question: str, confidence: float, ranked: list[Evidence], qtype: str) -> bool:
+        """Say the articles don't say when the evidence is weak overall, or when a 'how many'
+        question counts something no number in the evidence counts."""
+        if confidence + 0.5 * ranked[0].sim < self.settings.min_confidence:
+            return True
+        target = extract.count_target(question) if qtype == "count" else None
+        if target:
+            units = [c.text for e in ranked[:2] for c in e.typed]
+            if not units:
+                return True
+            if float(_cosines(self.encoder, target, units).max()) < self.settings.min_target_match:
+                return True
+        return False
 
     def _short(self, question: str, qtype: str, ev: Evidence) -> str | None:
         if not ev.typed:

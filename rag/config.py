@@ -37,7 +37,14 @@ class AnswerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min_confidence: float = Field(
-        0.0, description="Evidence score below which the bot says the articles do not say."
+        0.87,
+        description="Top passage similarity plus half the best sentence's similarity below which "
+        "the bot says the articles do not say (calibrated on the seed gold set for the default models).",
+    )
+    min_target_match: float = Field(
+        0.2,
+        description="For 'how many X' questions: least similarity between X and a counted phrase "
+        "in the evidence; below it the bot abstains.",
     )
     max_citations: int = Field(2, description="Most evidence sentences quoted per answer.")
 
@@ -59,7 +66,8 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         None, description="URL of a Chroma server (http://host:port); unset uses the embedded store."
     )
-    max_file_bytes: int = Field(5_000_000, description="Largest article file accepted, in bytes.")
+    max_file_bytes: int = Field(5_000_000, description="Largest article file or web page accepted, in bytes.")
+    fetch_timeout: float = Field(15.0, description="Seconds allowed for fetching one web address.")
     hf_offline: bool = Field(True, description="Never contact the Hugging Face hub.")
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)

@@ -82,6 +82,27 @@ def question_type(question: str) -> str:
     return "other"
 
 
+_TARGET = re.compile(
+    r"(?:how\s+many|wie\s*viele|wieviele)\s+((?:[\w-]+\s+){0,2}?[\w-]+?)"
+    r"(?=\s+(?:did|do|does|is|are|was|were|has|have|had|will|would|can|could|in|of|on|at|to|for|from|"
+    r"died|make|made|killed|sent|reported|interviewed|cited|deployed|"
+    r"hat|haben|hatte|hatten|ist|sind|war|waren|wird|werden|wurden|will|wollen|gab|gibt|starben|schicken|"
+    r"schätzen|kamen|sollen|soll|laut|nach|im|in|an|von)\b|\s*[?.]|$)"
+    r"|wie\s+(?:hoch|groß|gross)\s+(?:ist|sind|war|waren)\s+(?:der|die|das|den)?\s*([\w-]+)",
+    re.IGNORECASE,
+)
+
+
+def count_target(question: str) -> str | None:
+    """The thing a 'how many' question counts ('war vehicles', 'Soldaten'), if it names one."""
+    m = _TARGET.search(question)
+    if not m:
+        return None
+    target = (m.group(1) or m.group(2) or "").strip()
+    words = [w for w in target.split() if w.lower() not in {"more", "additional", "weitere", "mehr", "laut"}]
+    return " ".join(words) or None
+
+
 def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
     """Answer-shaped spans of ``sentence`` for ``qtype``, in reading order."""
     if qtype == "count":
