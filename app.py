@@ -1,0 +1,247 @@
+"""The chat page: ask about the indexed articles and check each answer against its quoted sources.
+
+Start it with ``make run``. Widgets and session state live here; the work is done in ``rag/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+from pydantic import ValidationError
+
+from rag import store, ui, uploads
+from rag.config import Settings
+from rag.errors import InputError, RagError
+from rag.ingest import SUFFIXES
+from rag.pipeline import Bot, check_question, make_encoders
+from rag.types import Answer, Article
+
+log = logging.getLogger("rag.app")
+
+EXAMPLES = (
+    "How many troops did Shoigu claim?",
+    "Wie viele ukrainische Soldaten starben 2021?",
+    "Where did Biden propose to meet Putin?",
+)
+
+
+@dataclass
+class Turn:
+    """One question and what came back: an answer with its citations, or an error message."""
+
+    question: str
+    answer: Answer | None = None
+    error: str | None = None
+
+
+@st.cache_resource(show_spinner="Loading the language models…")
+def load_encoders(key: str) -> list[Any]:
+    encoders = make_encoders(Settings(**json.loads(key)))
+    for enc in encoders:
+        enc.embed_query("warm-up")  # the first call is slow; pay it before the first question
+    return encoders
+
+
+@st.cache_resource(show_spinner=False)
+def load_bot(settings_json: str) -> Bot:
+    """One bot per index for the whole process, shared by every browser session."""
+    settings = Settings(**json.loads(settings_json))
+    key = settings.model_dump_json(include={"embedding_model", "hf_offline", "retrieve"})
+    return Bot(settings, encoders=load_encoders(key))
+
+
+def ensure_index(bot: Bot) -> store.Manifest | None:
+    """The index manifest; on first start the index is built from the seeds folder."""
+    settings = bot.settings
+    manifest = store.read_manifest(settings.index_dir)
+    seeds = settings.seeds_dir
+    if manifest is None and seeds.is_dir() and any(p.suffix.lower() in SUFFIXES for p in seeds.rglob("*")):
+        bar = st.progress(0.0, text="Building the index from the seed articles…")
+        bot.index([seeds], progress=lambda done, total, _: bar.progress(done / max(total, 1)), wait=300)
+        bar.empty()
+        manifest = store.read_manifest(settings.index_dir)
+    return manifest
+
+
+def ask(bot: Bot, question: str, turns: list[Turn]) -> None:
+    with st.chat_message("user"):
+        st.markdown(ui.escape(question))
+    turn = Turn(question)
+    with st.chat_message("assistant"):
+        try:
+            with st.spinner("Searching the articles…"):
+                turn.answer = bot.ask(question, history=[t.question for t in turns if t.answer])
+            keep_articles(bot, turn.answer)
+        except RagError as exc:
+            turn.error = str(exc)
+        except Exception as exc:  # shown as one line; the traceback goes to the server log
+            log.exception("answering %r failed", question)
+            turn.error = f"Something went wrong while answering ({type(exc).__name__}); see the server log."
+        turns.append(turn)
+        show_reply(len(turns) - 1, turn, stream=True)
+
+
+def keep_articles(bot: Bot, answer: Answer) -> None:
+    """Keep the cited articles' texts, so old answers still open them after the index changes."""
+    texts: dict[str, Article] = st.session_state.setdefault("articles", {})
+    known = bot.retriever.articles
+    for c in answer.citations:
+        if c.article_id not in texts and c.article_id in known:
+            texts[c.article_id] = known[c.article_id]
+
+
+def show_reply(i: int, turn: Turn, stream: bool = False) -> None:
+    if turn.answer is None:
+        st.error(ui.escape(turn.error or "No answer."))
+        return
+    answer = turn.answer
+    text = ui.answer_markdown(answer)
+    if stream:
+        st.write_stream(ui.stream_words(text))
+    else:
+        st.markdown(text)
+    if answer.searched and answer.searched != answer.question:
+        st.caption(f"Searched: {ui.escape(answer.searched)}")
+    if answer.abstained:
+        if answer.passages:
+            with st.expander("Nearest passages (not an answer)"):
+                st.caption("These passages came closest, but none of them answers the question.")
+                for p in answer.passages:
+                    st.markdown(ui.passage_html(p), unsafe_allow_html=True)
+        return
+    articles: dict[str, Article] = st.session_state.get("articles", {})
+    for c in answer.citations:
+        article = articles.get(c.article_id)
+        context = ui.citation_context(c, answer.passages, article.text if article else None)
+        st.markdown(ui.citation_html(c, context), unsafe_allow_html=True)
+        with st.expander(f"Open the article at quote [{c.n}]"):
+            if article is None:
+                st.info("This article is no longer in the index.")
+            else:
+                st.markdown(ui.article_html(article.text, c.start, c.end, f"quote-{i}-{c.n}"), unsafe_allow_html=True)
+
+
+def welcome(manifest: store.Manifest | None) -> None:
+    st.markdown(
+        "Ask a question about the news articles below. Every answer quotes them word for word, "
+        "so you can check it against the source."
+    )
+    if manifest is not None and manifest.articles:
+        st.markdown(ui.titles_html(manifest), unsafe_allow_html=True)
+    else:
+        st.info("No articles are indexed yet: add one in the sidebar.")
+    st.markdown("Try one of these:")
+    for n, example in enumerate(EXAMPLES):
+        st.button(example, key=f"example_{n}", on_click=pick, args=(example,))
+
+
+def pick(question: str) -> None:
+    st.session_state.pending = question
+
+
+def sidebar(bot: Bot | None, manifest: store.Manifest | None) -> None:
+    st.header("Index")
+    if manifest is not None:
+        st.markdown(ui.status_html(manifest), unsafe_allow_html=True)
+    elif bot is not None:
+        st.info("The index is empty: add an article below.")
+    st.header("Add an article")
+    if st.session_state.pop("clear_paste", False):
+        st.session_state.paste_title = st.session_state.paste_text = ""
+    busy = bot is None or "job" in st.session_state
+    upload_tab, paste_tab = st.tabs(["Upload a file", "Paste text"])
+    with upload_tab:
+        upload = st.file_uploader("A .txt, .md or .html article", type=["txt", "md", "html", "htm"], key="upload")
+        if st.button("Add the file", key="upload_add", disabled=busy):
+            if upload is None:
+                st.session_state.notice = uploads.Outcome("error", "Choose a file first.")
+            else:
+                data = upload.getvalue()
+                add(bot, lambda: (uploads.check_file(upload.name, data, bot.settings), data))
+    with paste_tab:
+        st.text_input("Title", key="paste_title")
+        st.text_area("Article text", key="paste_text", height=160)
+        if st.button("Add the pasted article", key="paste_add", disabled=busy):
+            st.session_state.paste_job = True
+            add(bot, lambda: uploads.pasted(st.session_state.paste_title, st.session_state.paste_text, bot.settings))
+    if "job" in st.session_state:
+        job_panel()
+    notice: uploads.Outcome | None = st.session_state.get("notice")
+    if notice is not None:
+        getattr(st, notice.level)(ui.escape(notice.message))
+
+
+def add(bot: Bot, make_file: Callable[[], tuple[str, bytes]]) -> None:
+    """Check the article now (errors show at once, the inputs stay), then index it in the background."""
+    try:
+        name, data = make_file()
+        st.session_state.job = uploads.start_job(bot, name, data)
+        st.session_state.notice = None
+    except (InputError, OSError) as exc:
+        st.session_state.notice = uploads.Outcome("error", str(exc))
+
+
+@st.fragment(run_every=0.5)
+def job_panel() -> None:
+    job: uploads.IndexJob | None = st.session_state.get("job")
+    if job is None:
+        return
+    if job.running:
+        st.progress(job.done / job.total if job.total else 0.0, text=f"Indexing {job.path.name}…")
+        return
+    del st.session_state["job"]
+    st.session_state.notice = job.outcome
+    pasted = st.session_state.pop("paste_job", False)
+    st.session_state.clear_paste = pasted and job.outcome is not None and job.outcome.level != "error"
+    st.rerun()
+
+
+def main() -> None:
+    st.set_page_config(page_title="Ask the news", layout="centered")
+    st.title("Ask the news")
+    question = st.chat_input("Ask about the articles…", key="question", max_chars=1000)
+    bot, manifest = None, None
+    try:
+        bot = load_bot(Settings().model_dump_json())
+        manifest = ensure_index(bot)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "RAG_" + "__".join(str(part) for part in err["loc"]).upper()
+        st.error(ui.escape(f"The setting {name} is invalid ({err['msg']}); fix or unset it and restart."))
+    except RagError as exc:  # models or index unusable: say so, keep the page up
+        st.error(ui.escape(str(exc)))
+    except Exception as exc:
+        log.exception("starting the bot failed")
+        st.error(ui.escape(f"The bot could not start ({type(exc).__name__}: {exc}); see the server log."))
+    with st.sidebar:
+        sidebar(bot, manifest)
+    turns: list[Turn] = st.session_state.setdefault("turns", [])
+    pending = st.session_state.pop("pending", None)
+    question = question if question is not None else pending
+    if not turns and not (question and question.strip()):
+        welcome(manifest)
+    for i, turn in enumerate(turns):
+        with st.chat_message("user"):
+            st.markdown(ui.escape(turn.question))
+        with st.chat_message("assistant"):
+            show_reply(i, turn)
+    if question is None:
+        return
+    try:
+        question = check_question(question)
+    except InputError as exc:
+        st.warning(ui.escape(str(exc)))
+        return
+    if bot is None:
+        st.error("The bot is not available; see the message above.")
+        return
+    ask(bot, question, turns)
+
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+main()

@@ -1,0 +1,211 @@
+"""The chat page through Streamlit's AppTest: real models, a real copy of the seed index."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+SHOIGU = "How many troops did Shoigu claim?"
+BRIDGE_TITLE = "Brückenfest an der Wipper"
+BRIDGE_TEXT = (
+    "In Falkenhain wurde am Samstag die neue Wipperbrücke für den Verkehr freigegeben. "
+    "Zur Eröffnung der Brücke kamen 3.200 Besucher aus der ganzen Region. "
+    "Bürgermeisterin Karla Sende sprach von einem großen Tag für den Ort."
+)
+HOSTILE = (
+    "# Laternen <em>für</em> Quellbach ![t](http://evil/t.png)\n\n"
+    "Der Stadtrat von Quellbach beschloss am Montag 17 neue Laternen <script>alert(1)</script> für den Marktplatz.\n\n"
+    "Ein Foto <img src=x onerror=alert(1)> zeigte den Platz am Abend. ![x](http://evil/x.png) "
+    "Die Kosten liegen bei 5000 Euro.\n"
+)
+RAW_MARKUP = ("<script", "<img", "<em>", "![x](", "![t](", "](http")
+
+
+@pytest.fixture
+def app(seed_index: Path, tmp_path: Path) -> AppTest:
+    """The page on a copy of the seed index (RAG_INDEX_DIR/RAG_SEEDS_DIR point into tmp_path)."""
+    shutil.copytree(seed_index, tmp_path / "index")
+    (tmp_path / "seeds").mkdir()
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(elements) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.value for e in elements]
+
+
+def every_text(at: AppTest) -> list[str]:
+    """The raw value of every element that renders Markdown or HTML, sidebar included."""
+    kinds = ("markdown", "caption", "error", "warning", "info", "success", "title", "header")
+    return [v for kind in kinds for v in texts(at.get(kind)) if isinstance(v, str)]
+
+
+def visible(value: str) -> str:
+    """What a reader sees of an element's Markdown/HTML: tags dropped, character references decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", value))
+
+
+def page(at: AppTest) -> str:
+    return "\n".join(visible(v) for v in every_text(at))
+
+
+def marked(at: AppTest) -> list[str]:
+    """The highlighted (``<mark>``) quotes on the page, as the reader sees them."""
+    return [visible(m) for v in every_text(at) for m in re.findall(r"<mark[^>]*>(.*?)</mark>", v)]
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input(key="question").set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wait_for_notice(at: AppTest, seconds: float = 120) -> str:
+    """Rerun the page (as the browser's polling does) until the background indexing reports back."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        done = texts(at.sidebar.success) + texts(at.sidebar.info) + texts(at.sidebar.error)
+        if done and "job" not in at.session_state:
+            return visible(done[-1])
+        time.sleep(0.3)
+    raise AssertionError("indexing did not finish")
+
+
+def test_question_gets_an_answer_with_highlighted_citation(app: AppTest) -> None:
+    ask(app, SHOIGU)
+    user, bot = app.chat_message[0], app.chat_message[1]
+    assert visible(user.markdown[0].value) == SHOIGU
+    answer = visible(bot.markdown[0].value)
+    assert "40.000" in answer and "[1]" in answer
+    assert any("40.000 Soldaten und 15.000 Kriegsfahrzeuge" in q for q in marked(app))
+    citation = visible(bot.markdown[1].value)
+    assert citation.startswith("[1] Moskau muss")  # numbered, with the article's title
+    # the article view holds the whole article with the quote highlighted in place
+    view = bot.expander[0]
+    assert "Open the article at quote [1]" in view.label
+    whole = view.markdown[0].value
+    assert "<mark" in whole and "Treffen wir uns in einem Drittland" in visible(whole)
+    # the conversation survives reruns with its citations
+    app.run()
+    assert any("40.000 Soldaten und 15.000 Kriegsfahrzeuge" in q for q in marked(app))
+
+
+def test_follow_up_is_searched_with_the_previous_question(app: AppTest) -> None:
+    ask(app, SHOIGU)
+    ask(app, "And how many vehicles?")
+    assert len(app.chat_message) == 4
+    reply = app.chat_message[3]
+    assert visible(reply.caption[0].value) == f"Searched: {SHOIGU} And how many vehicles?"
+    assert visible(reply.markdown[0].value).strip()
+    assert "15.000 Kriegsfahrzeuge" in "\n".join(visible(m.value) for m in reply.markdown)
+
+
+def test_welcome_lists_articles_and_example_question_answers(app: AppTest) -> None:
+    welcome = page(app)
+    assert "Moskau muss" in welcome  # the indexed article's title
+    assert "1 article, 13 chunks" in visible(app.sidebar.markdown[0].value)
+    app.button(key="example_1").click().run()
+    assert visible(app.chat_message[0].markdown[0].value) == "Wie viele ukrainische Soldaten starben 2021?"
+    assert "29" in visible(app.chat_message[1].markdown[0].value)
+    assert any("29 ukrainische Soldaten" in q for q in marked(app))
+    assert not app.main.button  # the welcome block and its examples are gone once the chat started
+
+
+def test_empty_and_whitespace_questions_get_a_message(app: AppTest) -> None:
+    for question in ("", "   \n "):
+        ask(app, question)
+        assert "question is empty" in " ".join(texts(app.warning))
+        assert len(app.chat_message) == 0
+
+
+def test_pasted_article_is_indexed_and_answered(app: AppTest, tmp_path: Path) -> None:
+    app.text_input(key="paste_title").input(BRIDGE_TITLE)
+    app.text_area(key="paste_text").input(BRIDGE_TEXT)
+    app.button(key="paste_add").click().run()
+    assert f"Added “{BRIDGE_TITLE}”" in wait_for_notice(app)
+    status = visible(app.sidebar.markdown[0].value)
+    assert "2 articles" in status and BRIDGE_TITLE in status
+    saved = list((tmp_path / "seeds").iterdir())
+    assert [p.suffix for p in saved] == [".txt"] and re.fullmatch(r"[a-z0-9-]+_[0-9a-f]{10}\.txt", saved[0].name)
+    assert app.text_area(key="paste_text").value == ""  # cleared once it was added
+    ask(app, "Wie viele Besucher kamen zur Eröffnung der Brücke in Falkenhain?")
+    assert "3.200" in visible(app.chat_message[1].markdown[0].value)
+    assert any("3.200 Besucher" in q for q in marked(app))
+
+
+def test_bad_input_shows_messages_and_loses_nothing(app: AppTest, tmp_path: Path) -> None:
+    app.text_input(key="paste_title").input("Ohne Text")
+    app.button(key="paste_add").click().run()
+    assert "text is empty" in " ".join(texts(app.sidebar.error))
+    assert app.text_input(key="paste_title").value == "Ohne Text"  # what was typed stays
+    for name, data, message in [
+        ("leer.txt", b"  \n", "is empty"),
+        ("bild.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20, "binary"),
+    ]:
+        app.file_uploader(key="upload").set_value((name, data, "text/plain"))
+        app.button(key="upload_add").click().run()
+        assert not app.exception
+        assert message in " ".join(visible(v) for v in texts(app.sidebar.error)), name
+    assert not list((tmp_path / "seeds").iterdir())
+    ask(app, SHOIGU)  # the chat still works
+    assert "40.000" in visible(app.chat_message[1].markdown[0].value)
+
+
+def test_too_large_file_is_refused(seed_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(seed_index, tmp_path / "index")
+    monkeypatch.setenv("RAG_MAX_FILE_BYTES", "1000")
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.file_uploader(key="upload").set_value(("lang.txt", ("Ein Satz. " * 200).encode(), "text/plain"))
+    at.button(key="upload_add").click().run()
+    assert "over the limit of 1,000" in " ".join(visible(v) for v in texts(at.sidebar.error))
+    assert not (tmp_path / "seeds").exists() or not list((tmp_path / "seeds").iterdir())
+
+
+def test_hostile_article_text_is_shown_as_text(app: AppTest, tmp_path: Path) -> None:
+    app.file_uploader(key="upload").set_value(("../../Laternen für Quellbach?.md", HOSTILE.encode(), "text/markdown"))
+    app.button(key="upload_add").click().run()
+    assert "Added" in wait_for_notice(app)
+    (saved,) = (tmp_path / "seeds").iterdir()
+    assert re.fullmatch(r"laternen-fur-quellbach_[0-9a-f]{10}\.md", saved.name)
+    ask(app, "Wie viele neue Laternen beschloss der Stadtrat von Quellbach?")
+    assert "17" in visible(app.chat_message[1].markdown[0].value)
+    app.run()  # and again when the history is re-rendered
+    for value in every_text(app):
+        for raw in RAW_MARKUP:
+            assert raw not in value, (raw, value[:300])
+    shown = page(app)
+    # the markup is displayed as the article's text, not dropped
+    assert "17 neue Laternen <script>alert(1)</script> für den Marktplatz" in shown
+    assert "<img src=x onerror=alert(1)>" in shown and "![x](http://evil/x.png)" in shown
+    assert "Laternen <em>für</em> Quellbach ![t](http://evil/t.png)" in visible(app.sidebar.markdown[0].value)
+
+
+def test_abstention_is_said_plainly_with_nearest_passages_labelled(app: AppTest) -> None:
+    ask(app, "What is the capital of France?")
+    reply = app.chat_message[1]
+    assert "don't say" in visible(reply.markdown[0].value)
+    assert not marked(app)  # nothing is presented as a quote that answers
+    (nearest,) = reply.expander
+    assert "not an answer" in nearest.label
+    assert len(nearest.markdown) >= 2 and "Moskau muss" in visible(nearest.markdown[0].value)
+
+
+def test_damaged_index_is_reported_without_traceback(seed_index: Path, tmp_path: Path) -> None:
+    shutil.copytree(seed_index, tmp_path / "index")
+    (tmp_path / "index" / "manifest.json").write_text("{not json", encoding="utf-8")
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception
+    assert "damaged manifest.json" in visible(at.error[0].value)
+    ask(at, SHOIGU)
+    assert "damaged manifest.json" in visible(at.chat_message[1].error[0].value)
