@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag index|ask|status``."""
+"""Command line: ``python -m rag index|ask|status|eval``."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="show what the index holds")
     st.add_argument("--index-dir", type=Path)
     st.add_argument("--json", action="store_true")
+    ev = sub.add_parser("eval", help="measure answer quality (XQuAD-dev, seed gold set) beside two peers")
+    ev.add_argument("--data", choices=["xquad", "seed", "all"], default="all", help="question sets (default: all)")
+    ev.add_argument("--limit", type=int, help="at most N XQuAD questions per language, evenly spaced")
+    ev.add_argument("--articles", type=int, help="index only the first N XQuAD articles and ask their questions")
+    ev.add_argument("--peers", action=argparse.BooleanOptionalAction, default=True,
+                    help="also measure plain BM25 and the LangChain tutorial default (default: on)")
+    ev.add_argument("--out", type=Path, default=Path("bench/results/quality.json"), help="JSON report path")
     return p
 
 
@@ -46,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             return _index(args, settings)
         if args.command == "ask":
             return _ask(args, settings)
+        if args.command == "eval":
+            return _eval(args, settings, argv if argv is not None else sys.argv[1:])
         return _status(args, settings)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -103,6 +112,19 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     for c in answer.citations:
         print(f"\n[{c.n}] {c.title} — {c.source}:{c.start}-{c.end}")
     return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
+    import shlex
+
+    try:
+        from bench.quality import main as run_eval
+    except ModuleNotFoundError as exc:
+        if exc.name != "bench":
+            raise
+        raise RagError("python -m rag eval needs the bench/ folder: run it from the project folder.") from exc
+    command = shlex.join(["python", "-m", "rag", *argv])
+    return run_eval(settings, args.data, args.limit, args.articles, args.peers, args.out, command)
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,126 @@ def score_gold(items: Sequence[GoldItem], answers: Sequence[Answer], article_tex
 
 def _mean(xs: Sequence[Any]) -> float:
     return round(statistics.fmean(xs), 4) if xs else 0.0
+
+
+# -- XQuAD-dev: German articles, English and German questions, gold answer offsets -------------
+
+FAILURE_KINDS = ("near_span", "abstained", "retrieval_miss", "wrong_sentence", "wrong_span")
+_ARTICLES = re.compile(
+    r"\b(der|die|das|den|dem|des|ein|eine|einen|einem|einer|eines|the|a|an)\b"
+)
+
+
+def loose(text: str) -> str:
+    """``norm`` without punctuation and articles: XQuAD's German gold spans often carry both."""
+    return norm(_ARTICLES.sub(" ", re.sub(r"[^\w\s]", " ", text.lower())))
+
+
+@dataclass(frozen=True)
+class XQuADItem:
+    """One question in one language; ``article`` is relative to the data folder."""
+
+    id: str
+    lang: str
+    question: str
+    answer: str
+    article: str
+    start: int
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.answer)
+
+
+def load_xquad(folder: Path, langs: Sequence[str] = ("en", "de")) -> list[XQuADItem]:
+    """Every question of ``folder/questions.jsonl`` in each of ``langs``, in file order per language."""
+    rows = [json.loads(line) for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        XQuADItem(r["id"], lang, r[f"question_{lang}"], r["answer_de"], r["article"], r["answer_start"])
+        for lang in langs
+        for r in rows
+    ]
+
+
+def covers(source: str, start: int, end: int, gold_source: str, gold_start: int, gold_end: int) -> bool:
+    """True when ``[start, end)`` of ``source`` holds the whole gold span ``[gold_start, gold_end)``."""
+    return _same_file(source, gold_source) and start <= gold_start and gold_end <= end
+
+
+@lru_cache(maxsize=4096)
+def _same_file(a: str, b: str) -> bool:
+    return os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b))
+
+
+@dataclass
+class XQuADResult:
+    item: XQuADItem
+    answer: Answer
+    rank: int | None  # 1-based rank of the first returned passage covering the gold span
+    short_ok: bool
+    cited_ok: bool  # the first citation covers the gold span
+    loose_ok: bool = False  # the short answer holds the gold answer up to articles and punctuation
+
+    @property
+    def whole_quote(self) -> bool:
+        """The short answer is the whole first quote: no span was picked out of it."""
+        cites = self.answer.citations
+        return bool(cites) and self.answer.short_answer == cites[0].quote
+
+    def kind(self, shown: int) -> str:
+        """'ok' or why the short answer is wrong; a gold span below rank ``shown`` is a retrieval miss."""
+        if self.short_ok:
+            return "ok"
+        if self.loose_ok:
+            return "near_span"
+        if self.answer.abstained:
+            return "abstained"
+        if self.rank is None or self.rank > shown:
+            return "retrieval_miss"
+        return "wrong_span" if self.cited_ok else "wrong_sentence"
+
+
+@dataclass
+class XQuADReport:
+    """Scores of one system; ``shown`` is how many passages a user sees (recall@5, passage length)."""
+
+    results: list[XQuADResult] = field(default_factory=list)
+    shown: int = 5
+
+    def rates(self, lang: str | None = None) -> dict[str, float]:
+        rs = [r for r in self.results if lang is None or r.item.lang == lang]
+        answered = [r for r in rs if not r.answer.abstained]
+        return {
+            "questions": len(rs),
+            "recall_at_1": _mean([r.rank == 1 for r in rs]),
+            "recall_at_5": _mean([r.rank is not None and r.rank <= 5 for r in rs]),
+            "mrr_at_10": _mean([1.0 / r.rank if r.rank is not None and r.rank <= 10 else 0.0 for r in rs]),
+            "mean_top_passage_chars": _mean([len(r.answer.passages[0].text) for r in rs if r.answer.passages]),
+            "mean_passage_chars": _mean([len(p.text) for r in rs for p in r.answer.passages[: self.shown]]),
+            "short_answer_accuracy": _mean([r.short_ok for r in rs]),
+            "short_answer_accuracy_loose": _mean([r.short_ok or r.loose_ok for r in rs]),
+            "mean_short_answer_chars": _mean([len(r.answer.short_answer or "") for r in answered]),
+            "short_answer_is_whole_quote": _mean([r.whole_quote for r in answered]),
+            "abstain_on_answerable": _mean([r.answer.abstained for r in rs]),
+        }
+
+    def failures(self, lang: str | None = None) -> dict[str, int]:
+        kinds = [r.kind(self.shown) for r in self.results if lang is None or r.item.lang == lang]
+        return {k: kinds.count(k) for k in FAILURE_KINDS}
+
+
+def score_xquad(items: Sequence[XQuADItem], answers: Sequence[Answer], root: Path, shown: int = 5) -> XQuADReport:
+    """Score answers to ``items``; passage sources are compared with ``root / item.article``."""
+    report = XQuADReport(shown=shown)
+    for item, ans in zip(items, answers, strict=True):
+        gold = str(root / item.article)
+        rank = next(
+            (i for i, p in enumerate(ans.passages, 1) if covers(p.source, p.start, p.end, gold, item.start, item.end)),
+            None,
+        )
+        short_ok = not ans.abstained and contains_any(ans.short_answer, [item.answer])
+        loose_ok = not ans.abstained and bool(loose(item.answer)) and loose(item.answer) in loose(ans.short_answer or "")
+        first = ans.citations[0] if ans.citations else None
+        cited_ok = first is not None and covers(first.source, first.start, first.end, gold, item.start, item.end)
+        report.results.append(XQuADResult(item, ans, rank, short_ok, cited_ok, loose_ok))
+    return report

@@ -1,0 +1,378 @@
+"""The answer-quality benchmark behind ``python -m rag eval``.
+
+Indexes the articles into a temporary index, asks every question through ``Bot.ask`` and
+through the peers, scores all of them with ``rag.evaluate``, prints the tables and returns
+the report that is written as JSON.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.evaluate import (
+    FAILURE_KINDS,
+    GoldReport,
+    XQuADItem,
+    XQuADReport,
+    load_gold,
+    load_xquad,
+    score_gold,
+    score_xquad,
+)
+from rag.types import Answer
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+XQUAD_DIR = HERE / "data" / "xquad-dev"
+SEED_ARTICLE = ROOT / "seeds" / "000_094a88c166a7f8c4.txt"
+SEED_GOLD = ROOT / "tests" / "data" / "seed_gold.jsonl"
+DEFAULT_OUT = Path("bench/results/quality.json")
+LANGS = ("en", "de")
+PEERS = ("bm25", "langchain")
+# Passages requested per question, for MRR@10. The answer reads only the top passages, and the
+# first ``settings.retrieve.k`` are what a user is shown: recall@5 and passage length use those.
+DEPTH = 10
+
+Ask = Callable[[str], Answer]
+
+
+def select(
+    items: Sequence[XQuADItem], articles: int | None = None, limit: int | None = None
+) -> tuple[list[XQuADItem], list[str]]:
+    """The questions to ask and the article files to index (relative to the data folder).
+
+    ``articles`` keeps the first N article files; ``limit`` keeps N questions per language,
+    evenly spaced so that every part of the set is represented.
+    """
+    names = sorted({it.article for it in items})
+    if articles is not None:
+        names = names[:articles]
+    kept = [it for it in items if it.article in names]
+    ids = list(dict.fromkeys(it.id for it in kept))
+    if limit is not None and limit < len(ids):
+        ids = [ids[i * len(ids) // limit] for i in range(limit)]
+    chosen = set(ids)
+    return [it for it in kept if it.id in chosen], names
+
+
+def evaluate_xquad(
+    settings: Settings,
+    encoders: Sequence[Any],
+    items: Sequence[XQuADItem],
+    names: Sequence[str],
+    workdir: Path,
+    peers: Sequence[str] = PEERS,
+    root: Path = XQUAD_DIR,
+) -> dict[str, Any]:
+    """Scores of the bot and the peers on ``items``, with ``names`` (article files) indexed."""
+    from bench.peers import BM25Peer, LangChainPeer, read_articles
+    from rag.pipeline import Bot
+
+    paths = [root / n for n in names]
+    systems: dict[str, tuple[Ask, float]] = {}
+    t0 = time.monotonic()
+    bot = Bot(
+        settings.model_copy(update={"index_dir": workdir / "ours-xquad"}),
+        encoders=encoders,
+    )
+    _note(f"indexing {len(paths)} articles")
+    bot.index(paths)
+    systems["ours"] = (lambda q: bot.ask(q, k=DEPTH), time.monotonic() - t0)
+    if "bm25" in peers:
+        t0 = time.monotonic()
+        bm25 = BM25Peer(read_articles(paths))
+        systems["bm25"] = (lambda q: bm25.ask(q, k=DEPTH), time.monotonic() - t0)
+    if "langchain" in peers:
+        t0 = time.monotonic()
+        _note("indexing for the LangChain default")
+        lc = LangChainPeer(read_articles(paths), workdir / "langchain-xquad")
+        systems["langchain"] = (lambda q: lc.ask(q, k=DEPTH), time.monotonic() - t0)
+
+    out: dict[str, Any] = {
+        "articles": len(paths),
+        "questions_per_language": len({it.id for it in items}),
+        "depth": DEPTH,
+        "shown": settings.retrieve.k,
+        "systems": {},
+    }
+    for name, (ask, index_seconds) in systems.items():
+        answers, seconds = _ask_all(f"xquad {name}", ask, [it.question for it in items])
+        report = score_xquad(items, answers, root, shown=settings.retrieve.k)
+        out["systems"][name] = {
+            **{lang: report.rates(lang) for lang in LANGS},
+            "failures": {lang: report.failures(lang) for lang in LANGS},
+            "seconds": {"index": round(index_seconds, 1), "ask": round(seconds, 1)},
+        }
+        if name == "ours":
+            out["ours_questions"] = _xquad_details(report)
+    return out
+
+
+def evaluate_seed(
+    settings: Settings,
+    encoders: Sequence[Any],
+    workdir: Path,
+    peers: Sequence[str] = PEERS,
+) -> dict[str, Any]:
+    """Scores of the bot and the peers on the gold questions over the seed article."""
+    from bench.peers import BM25Peer, LangChainPeer, read_articles
+    from rag.pipeline import Bot
+
+    items = load_gold(SEED_GOLD)
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    bot = Bot(
+        settings.model_copy(update={"index_dir": workdir / "ours-seed"}),
+        encoders=encoders,
+    )
+    bot.index([SEED_ARTICLE])
+    systems: dict[str, Ask] = {"ours": lambda q: bot.ask(q)}
+    if "bm25" in peers:
+        systems["bm25"] = BM25Peer(read_articles([SEED_ARTICLE])).ask
+    if "langchain" in peers:
+        systems["langchain"] = LangChainPeer(
+            read_articles([SEED_ARTICLE]), workdir / "langchain-seed"
+        ).ask
+    out: dict[str, Any] = {"questions": len(items), "systems": {}}
+    for name, ask in systems.items():
+        answers, seconds = _ask_all(f"seed {name}", ask, [it.question for it in items])
+        report = score_gold(items, answers, text)
+        out["systems"][name] = {
+            **{lang: report.rates(lang) for lang in LANGS},
+            "all": report.rates(),
+            "seconds": {"ask": round(seconds, 1)},
+        }
+        if name == "ours":
+            out["ours_misses"] = _seed_misses(report)
+    return out
+
+
+def run(
+    settings: Settings,
+    encoders: Sequence[Any] | None = None,
+    data: str = "all",
+    limit: int | None = None,
+    articles: int | None = None,
+    peers: Sequence[str] = PEERS,
+    command: str = "",
+) -> dict[str, Any]:
+    """The whole benchmark; models are loaded once (or passed in) and shared by every index."""
+    from rag.pipeline import make_encoders
+
+    started = time.monotonic()
+    encoders = list(encoders) if encoders is not None else make_encoders(settings)
+    report: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "revision": _revision(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "arch": platform.machine(),
+        },
+        "settings": settings.model_dump(
+            mode="json", exclude={"index_dir", "seeds_dir"}
+        ),
+    }
+    with tempfile.TemporaryDirectory(
+        prefix="rag-eval-", ignore_cleanup_errors=True
+    ) as tmp:
+        if data in ("xquad", "all"):
+            items, names = select(load_xquad(XQUAD_DIR, LANGS), articles, limit)
+            report["xquad"] = evaluate_xquad(
+                settings, encoders, items, names, Path(tmp), peers
+            )
+        if data in ("seed", "all"):
+            report["seed"] = evaluate_seed(settings, encoders, Path(tmp), peers)
+    report["seconds"] = round(time.monotonic() - started, 1)
+    return report
+
+
+def main(
+    settings: Settings,
+    data: str = "all",
+    limit: int | None = None,
+    articles: int | None = None,
+    peers: bool = True,
+    out: Path = DEFAULT_OUT,
+    command: str = "",
+) -> int:
+    # OpenMP's default busy-waiting makes the e5 engine ~10x slower when other processes share
+    # the cores; passive waiting changes timing only (the vectors are bit-identical).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    report = run(settings, None, data, limit, articles, PEERS if peers else (), command)
+    print(tables(report))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    _note(f"wrote {out} ({report['seconds']:.0f} s)")
+    return 0
+
+
+# -- printing --------------------------------------------------------------------------------
+
+_XQUAD_COLUMNS = [
+    ("recall@1", "recall_at_1", ".3f"),
+    ("recall@5", "recall_at_5", ".3f"),
+    ("MRR@10", "mrr_at_10", ".3f"),
+    ("top passage chars", "mean_top_passage_chars", ".0f"),
+    ("passage chars", "mean_passage_chars", ".0f"),
+    ("short-answer acc.", "short_answer_accuracy", ".3f"),
+    ("loose acc.", "short_answer_accuracy_loose", ".3f"),
+    ("short-answer chars", "mean_short_answer_chars", ".0f"),
+    ("abstain (answerable)", "abstain_on_answerable", ".3f"),
+]
+_SEED_COLUMNS = [
+    ("short-answer acc.", "short_answer_accuracy", ".3f"),
+    ("citation acc.", "citation_accuracy", ".3f"),
+    ("abstain (unanswerable)", "abstain_on_unanswerable", ".3f"),
+    ("abstain (answerable)", "abstain_on_answerable", ".3f"),
+    ("short-answer chars", "mean_short_answer_chars", ".0f"),
+]
+
+
+def tables(report: dict[str, Any]) -> str:
+    """Markdown tables of a report: one row per system and question language."""
+    parts = []
+    if "xquad" in report:
+        x = report["xquad"]
+        parts.append(
+            f"XQuAD-dev: {x['questions_per_language']} questions per language over "
+            f"{x['articles']} articles; passage chars = mean of the {x['shown']} passages shown;"
+            " loose acc. ignores articles and punctuation"
+        )
+        parts.append(_table(x["systems"], LANGS, _XQUAD_COLUMNS))
+        if "ours" in x["systems"]:
+            for lang in LANGS:
+                fails = x["systems"]["ours"]["failures"][lang]
+                kinds = ", ".join(f"{k} {fails[k]}" for k in FAILURE_KINDS)
+                parts.append(f"ours, {lang} short-answer misses: {kinds}")
+    if "seed" in report:
+        s = report["seed"]
+        parts.append(
+            f"\nSeed gold set: {s['questions']} questions over the seed article"
+        )
+        parts.append(_table(s["systems"], (*LANGS, "all"), _SEED_COLUMNS))
+    parts.append(f"\n{report['seconds']:.0f} s in all")
+    return "\n".join(parts)
+
+
+def _table(
+    systems: dict[str, Any], langs: Sequence[str], columns: list[tuple[str, str, str]]
+) -> str:
+    head = ["system", "questions", *(c[0] for c in columns)]
+    rows = [
+        [f"{name} {lang}", str(m[lang]["questions"])]
+        + [format(m[lang][key], f) for _, key, f in columns]
+        for lang in langs
+        for name, m in systems.items()
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# -- details for the error analysis ------------------------------------------------------------
+
+
+def _xquad_details(report: XQuADReport) -> list[dict[str, Any]]:
+    out = []
+    for r in report.results:
+        row: dict[str, Any] = {
+            "id": r.item.id,
+            "lang": r.item.lang,
+            "rank": r.rank,
+            "kind": r.kind(report.shown),
+            "whole_quote": r.whole_quote,
+        }
+        if row["kind"] != "ok":
+            top = r.answer.passages[0] if r.answer.passages else None
+            row |= {
+                "question": r.item.question,
+                "gold": r.item.answer,
+                "article": r.item.article,
+                "gold_span": [r.item.start, r.item.end],
+                "short_answer": r.answer.short_answer,
+                "citation": r.answer.citations[0].quote if r.answer.citations else None,
+                "top_passage": [Path(top.source).name, top.start, top.end]
+                if top
+                else None,
+            }
+        out.append(row)
+    return out
+
+
+def _seed_misses(report: GoldReport) -> list[dict[str, Any]]:
+    out = []
+    for r in report.results:
+        wrong = r.item.answerable and not (r.short_ok and r.cited_ok)
+        wrong |= not r.item.answerable and not r.answer.abstained
+        if wrong:
+            out.append(
+                {
+                    "id": r.item.id,
+                    "question": r.item.question,
+                    "answerable": r.item.answerable,
+                    "answers": r.item.answers,
+                    "abstained": r.answer.abstained,
+                    "short_answer": r.answer.short_answer,
+                    "short_ok": r.short_ok,
+                    "cited_ok": r.cited_ok,
+                }
+            )
+    return out
+
+
+def _ask_all(
+    label: str, ask: Ask, questions: Sequence[str]
+) -> tuple[list[Answer], float]:
+    from tqdm import tqdm
+
+    t0 = time.monotonic()
+    bar = tqdm(
+        questions,
+        desc=label,
+        unit="q",
+        file=sys.stderr,
+        leave=False,
+        mininterval=0.5 if sys.stderr.isatty() else 30,
+    )
+    answers = [ask(q) for q in bar]
+    seconds = time.monotonic() - t0
+    _note(f"{label}: {len(questions)} questions in {seconds:.1f} s")
+    return answers, seconds
+
+
+def _revision() -> str | None:
+    """The commit measured; '-dirty' when the working tree had changes."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def _note(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
