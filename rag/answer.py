@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 PASSAGES_READ = 3
 W_SIM, W_CHUNK = 1.0, 0.5
+TYPED_BONUS = 1.0
+TARGET_MARGIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class Answerer:
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
             lex = len(qtok & stoks) / max(1, len(qtok))
             typed = extract.candidates(text, qtype, question) if qtype != "other" else []
-            score = z + 1.0 * lex + (0.6 if typed else 0.0) - 0.1 * rank
+            score = z + 1.0 * lex + (TYPED_BONUS if typed else 0.0) - 0.1 * rank
             out.append(Evidence(p.article_id, a, b, text, float(score), float(sim), lex, typed, rank))
         return sorted(out, key=lambda e: -e.score)
 
@@ -113,6 +115,7 @@ class Answerer:
         qtype = extract.question_type(question)
         if not ranked or self._abstain(question, confidence, ranked, qtype):
             return Answer(question, not_said(question), None, True, [], list(passages), searched)
+        ranked = self._prefer_counted_target(question, qtype, ranked)
         chosen = [ranked[0]]
         for ev in ranked[1:]:
             if len(chosen) >= self.settings.max_citations:
@@ -130,6 +133,18 @@ class Answerer:
         lines += [f"„{c.quote}“ [{c.n}]" for c in citations]
         return Answer(question, "\n\n".join(lines), short, False, citations, list(passages), searched)
 
+    def _prefer_counted_target(self, question: str, qtype: str, ranked: list[Evidence]) -> list[Evidence]:
+        """For 'how many X': between the two best sentences, lead with the one whose counted phrase
+        is most like X, when their evidence scores are close."""
+        target = extract.count_target(question) if qtype == "count" else None
+        top = [e for e in ranked[:2] if e.typed]
+        if not target or len(top) < 2 or top[0].score - top[1].score > TARGET_MARGIN:
+            return ranked
+        match = [float(_cosines(self.encoder, target, [c.text for c in e.typed]).max()) for e in top]
+        if match[1] > match[0]:
+            return [top[1], top[0], *ranked[2:]]
+        return ranked
+
     def _abstain(self, question: str, confidence: float, ranked: list[Evidence], qtype: str) -> bool:
         """Say the articles don't say when the evidence is weak overall, or when a 'how many'
         question counts something no number in the evidence counts."""
@@ -145,10 +160,13 @@ class Answerer:
         return False
 
     def _short(self, question: str, qtype: str, ev: Evidence) -> str | None:
-        if not ev.typed:
+        cands = _new_information(question, ev.typed) if qtype in ("who", "where") else ev.typed
+        if not cands:
             return None
-        cands = ev.typed
-        if len(cands) > 1:
+        target = extract.count_target(question) if qtype == "count" else None
+        if len(cands) > 1 and target:
+            best = cands[int(np.argmax(_cosines(self.encoder, target, [c.text for c in cands])))]
+        elif len(cands) > 1:
             # Each candidate with a few words before it: 'Streitmacht von etwa 100.000 Soldaten'.
             sims = _cosines(self.encoder, question, [ev.text[max(0, c.start - 30) : c.end] for c in cands])
             anchors = _anchor_positions(question, ev.text)
@@ -162,6 +180,24 @@ class Answerer:
         if qtype == "count":
             best = extract.join_coordinated(ev.text, cands, best)
         return best.text
+
+
+def _new_information(question: str, spans: list[extract.Span]) -> list[extract.Span]:
+    """Drop names and places the question already contains; trim its words off a span's edges
+    ('Biden Putin' for 'Who phoned Putin?' becomes 'Biden')."""
+    asked = {w.lower() for w in re.findall(r"\w+", question)}
+    out = []
+    for sp in spans:
+        words = list(re.finditer(r"\S+", sp.text))
+        while words and words[-1].group(0).strip(",.").lower() in asked:
+            words.pop()
+        while words and words[0].group(0).strip(",.").lower() in asked:
+            words.pop(0)
+        if not words or all(w.group(0).strip(",.").lower() in asked for w in words):
+            continue
+        start, end = sp.start + words[0].start(), sp.start + words[-1].end()
+        out.append(extract.Span(start, end, sp.text[words[0].start() : words[-1].end()]))
+    return out
 
 
 def _anchor_positions(question: str, sentence: str) -> list[int]:

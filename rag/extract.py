@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 
 _NUMWORDS = (
-    "ein|eine|einen|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|"
-    "hundert|tausend|dutzend|dutzende|hunderte|tausende|one|two|three|four|five|six|seven|eight|"
+    "zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|"
+    "hundert|tausend|dutzend|dutzende|hunderte|tausende|two|three|four|five|six|seven|eight|"
     "nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|dozens|hundreds|thousands"
 )
 _NUMBER = rf"(?:\d{{1,3}}(?:[.,\u202f ]\d{{3}})+(?:,\d+)?|\d+(?:[.,]\d+)?|(?:{_NUMWORDS})\b)"

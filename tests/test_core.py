@@ -14,7 +14,7 @@ def _texts(bot) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def test_shoigu_question_answers_with_troops_and_vehicles(seed_bot) -> None:  # type: ignore[no-untyped-def]
     ans = seed_bot.ask("How many troops did Shoigu claim?")
     assert not ans.abstained
-    assert "40.000" in ans.answer and "15.000" in ans.answer
+    assert "40.000" in ans.short_answer and "15.000" in ans.short_answer
     assert any("40.000 Soldaten und 15.000 Kriegsfahrzeuge" in c.quote for c in ans.citations)
     assert "[1]" in ans.answer
     assert_quotes_verbatim(ans, _texts(seed_bot))
