@@ -53,7 +53,7 @@ def quote(article: Article, start: int, end: int) -> str:
 def not_said(question: str) -> str:
     if detect_language(question) == "de":
         return f"Die indexierten Artikel sagen dazu nichts: keine Stelle beantwortet „{question.strip()}“."
-    return f"The indexed articles don't say: no passage answers \"{question.strip()}\"."
+    return f'The indexed articles don\'t say: no passage answers "{question.strip()}".'
 
 
 class Answerer:
@@ -88,10 +88,15 @@ class Answerer:
         texts = [articles[p.article_id].text[a:b] for p, a, b, _ in spans]
         sims = _cosines(self.encoder, question, texts)
         floor = min((h.score for h in hits), default=0.0)
-        chunk_scores = np.array([
-            max((h.score for h in hits if h.chunk.article_id == p.article_id and h.chunk.start <= a < h.chunk.end), default=floor)
-            for p, a, _, _ in spans
-        ])
+        chunk_scores = np.array(
+            [
+                max(
+                    (h.score for h in hits if h.chunk.article_id == p.article_id and h.chunk.start <= a < h.chunk.end),
+                    default=floor,
+                )
+                for p, a, _, _ in spans
+            ]
+        )
         base = W_SIM * _z(sims) + W_CHUNK * _z(chunk_scores)
         out = []
         for (p, a, b, rank), text, sim, z in zip(spans, texts, sims, base, strict=True):
@@ -125,7 +130,11 @@ class Answerer:
         citations = []
         for n, ev in enumerate(chosen, 1):
             art = articles[ev.article_id]
-            citations.append(Citation(n, art.id, art.source, art.title, ev.start, ev.end, quote(art, ev.start, ev.end), round(ev.score, 4)))
+            citations.append(
+                Citation(
+                    n, art.id, art.source, art.title, ev.start, ev.end, quote(art, ev.start, ev.end), round(ev.score, 4)
+                )
+            )
         short = self._short(question, qtype, chosen[0]) or chosen[0].text
         lines = []
         if short != chosen[0].text:

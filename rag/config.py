@@ -52,9 +52,7 @@ class AnswerSettings(BaseModel):
 class Settings(BaseSettings):
     """Settings for indexing and answering. Override any field with RAG_<NAME> (nested: RAG_CHUNK__MAX_CHARS)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="RAG_", env_nested_delimiter="__", extra="forbid"
-    )
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", extra="forbid")
 
     index_dir: Path = Field(Path("index"), description="Folder of the persisted Chroma store.")
     seeds_dir: Path = Field(Path("seeds"), description="Folder of the articles indexed by default.")

@@ -16,7 +16,10 @@ _NUMWORDS = (
 )
 _NUMBER = rf"(?:\d{{1,3}}(?:[.,\u202f ]\d{{3}})+(?:,\d+)?|\d+(?:[.,]\d+)?|(?:{_NUMWORDS})\b)"
 _SCALE = r"(?:\s+(?:Millionen|Million|Mio\.|Milliarden|Mrd\.|million|billion|thousand|Prozent|percent|%))?"
-_MOD = r"(?:(?:mindestens|etwa|rund|ungefähr|über|fast|knapp|mehr als|weniger als|bis zu|at least|about|around|nearly|over|more than|almost)\s+)?"
+_MOD = (
+    r"(?:(?:mindestens|etwa|rund|ungefähr|über|fast|knapp|mehr als|weniger als|bis zu|"
+    r"at least|about|around|nearly|over|more than|almost)\s+)?"
+)
 # A German noun phrase after the number: lowercase adjectives, then a capitalised noun.
 _UNIT = r"(?:\s+(?:[a-zäöüß][\w-]*\s+){0,2}[A-ZÄÖÜ][\w-]*|\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?)?"
 _COUNT = re.compile(rf"(?<![\w.]){_MOD}{_NUMBER}{_SCALE}{_UNIT}", re.IGNORECASE)
@@ -50,9 +53,40 @@ _PLACE = re.compile(
 )
 # Capitalised words that start many German noun phrases but are not names.
 _NOT_NAMES = {
-    "Die", "Der", "Das", "Den", "Dem", "Des", "Ein", "Eine", "Im", "In", "Laut", "Nach", "Während",
-    "Es", "Er", "Sie", "Wir", "Zwei", "Drei", "Russland", "Ukraine", "Moskau", "Kreml", "Kremls",
-    "Vereinigten", "Staaten", "USA", "NATO", "Nato", "Minister", "Leben", "Jahr", "Grenzen", "Westgrenzen",
+    "Die",
+    "Der",
+    "Das",
+    "Den",
+    "Dem",
+    "Des",
+    "Ein",
+    "Eine",
+    "Im",
+    "In",
+    "Laut",
+    "Nach",
+    "Während",
+    "Es",
+    "Er",
+    "Sie",
+    "Wir",
+    "Zwei",
+    "Drei",
+    "Russland",
+    "Ukraine",
+    "Moskau",
+    "Kreml",
+    "Kremls",
+    "Vereinigten",
+    "Staaten",
+    "USA",
+    "NATO",
+    "Nato",
+    "Minister",
+    "Leben",
+    "Jahr",
+    "Grenzen",
+    "Westgrenzen",
 }
 
 
@@ -66,18 +100,30 @@ class Span:
 def question_type(question: str) -> str:
     """'count', 'when', 'who', 'where' or 'other', from English or German question words."""
     q = question.lower()
-    if re.search(r"\bhow\s+(many|much)\b|\bwie\s*viele?\b|\bwieviele?\b|\bwhat\s+number\b|\banzahl\b|"
-                 r"\bwie\s+(hoch|groß|gross|stark)\b|\bhow\s+(large|big|high)\b", q):
+    if re.search(
+        r"\bhow\s+(many|much)\b|\bwie\s*viele?\b|\bwieviele?\b|\bwhat\s+number\b|\banzahl\b|"
+        r"\bwie\s+(hoch|groß|gross|stark)\b|\bhow\s+(large|big|high)\b",
+        q,
+    ):
         return "count"
-    if re.search(r"\bwhen\b|\bwhat\s+(year|date|day|month|time)\b|\bwhich\s+(year|date|day|month)\b|"
-                 r"\bwann\b|\bin\s+welchem\s+(jahr|monat)\b|\ban\s+welchem\s+tag\b|\bseit\s+wann\b|"
-                 r"\bhow\s+long\b|\bwie\s+lange\b|\binnerhalb\s+welche", q):
+    if re.search(
+        r"\bwhen\b|\bwhat\s+(year|date|day|month|time)\b|\bwhich\s+(year|date|day|month)\b|"
+        r"\bwann\b|\bin\s+welchem\s+(jahr|monat)\b|\ban\s+welchem\s+tag\b|\bseit\s+wann\b|"
+        r"\bhow\s+long\b|\bwie\s+lange\b|\binnerhalb\s+welche",
+        q,
+    ):
         return "when"
-    if re.search(r"\bwho(m|se)?\b|\bwer\b|\bwen\b|\bwem\b|\bwhich\s+(person|minister|official|leader|analysts?)\b|"
-                 r"\bwelche[rs]?\s+(person|minister|politiker|analyst)", q):
+    if re.search(
+        r"\bwho(m|se)?\b|\bwer\b|\bwen\b|\bwem\b|\bwhich\s+(person|minister|official|leader|analysts?)\b|"
+        r"\bwelche[rs]?\s+(person|minister|politiker|analyst)",
+        q,
+    ):
         return "who"
-    if re.search(r"\bwhere\b|\bwo\b|\bwohin\b|\bwoher\b|\bin\s+which\s+(city|country|place|region)\b|"
-                 r"\bin\s+welche[mn]?\s+(stadt|land|ort|region)\b|\bto\s+which\s+country\b", q):
+    if re.search(
+        r"\bwhere\b|\bwo\b|\bwohin\b|\bwoher\b|\bin\s+which\s+(city|country|place|region)\b|"
+        r"\bin\s+welche[mn]?\s+(stadt|land|ort|region)\b|\bto\s+which\s+country\b",
+        q,
+    ):
         return "where"
     return "other"
 
@@ -112,18 +158,19 @@ def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
     if qtype == "when":
         return [_span(m, sentence) for m in _DATE.finditer(sentence)]
     if qtype == "who":
-        spans = [
-            Span(m.start(), m.end(), m.group(0).rstrip(",")) for m in _ROLE_NAME.finditer(sentence)
-        ]
+        spans = [Span(m.start(), m.end(), m.group(0).rstrip(",")) for m in _ROLE_NAME.finditer(sentence)]
         spans += [
-            _span(m, sentence, 1) for m in _FULL_NAME.finditer(sentence)
-            if m.group(1).split()[0] not in _NOT_NAMES and m.start(1) > 0
+            _span(m, sentence, 1)
+            for m in _FULL_NAME.finditer(sentence)
+            if m.group(1).split()[0] not in _NOT_NAMES
+            and m.start(1) > 0
             and not any(s.start <= m.start(1) < s.end for s in spans)
         ]
         return sorted(spans, key=lambda s: s.start)
     if qtype == "where":
         return [
-            _span(m, sentence) for m in _PLACE.finditer(sentence)
+            _span(m, sentence)
+            for m in _PLACE.finditer(sentence)
             if m.group(0).split()[-1] not in {"Jahr", "Leben", "Nähe"}
         ]
     return []

@@ -73,7 +73,9 @@ class Retriever:
             self._client = store.make_client(self.settings.index_dir, self.settings.chroma_url)
         self.manifest = manifest
         self.articles = {
-            aid: Article(aid, m["source"], m["title"], store.read_article_text(self.settings.index_dir, aid), m.get("lang", "de"))
+            aid: Article(
+                aid, m["source"], m["title"], store.read_article_text(self.settings.index_dir, aid), m.get("lang", "de")
+            )
             for aid, m in manifest.articles.items()
         }
         self.chunks: list[Chunk] = [
@@ -138,9 +140,7 @@ class Retriever:
         if lex_w > 0 and lex.max() > 0:
             fused += lex_w * _z(lex)
         order = np.argsort(-fused)
-        hits = [
-            Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order
-        ]
+        hits = [Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order]
         return self._passages(hits, k), Trace(query, qlang, lex_w, hits)
 
     def _dense_scores(self, vs: Any, vec: list[float], n: int) -> dict[int, float]:
@@ -163,7 +163,10 @@ class Retriever:
         budget = self.settings.chunk.passage_chars
         for hit in hits:
             c = hit.chunk
-            if any(p.article_id == c.article_id and _overlap(p.start, p.end, c.start, c.end) > 0.5 * (c.end - c.start) for p in out):
+            if any(
+                p.article_id == c.article_id and _overlap(p.start, p.end, c.start, c.end) > 0.5 * (c.end - c.start)
+                for p in out
+            ):
                 continue
             text = self.articles[c.article_id].text
             start, end = widen(text, c.start, c.end, budget)

@@ -78,9 +78,7 @@ class Answer:
             "answer": self.answer,
             "short_answer": self.short_answer,
             "abstained": self.abstained,
-            "citations": [
-                {k: v for k, v in asdict(c).items() if k != "article_id"} for c in self.citations
-            ],
+            "citations": [{k: v for k, v in asdict(c).items() if k != "article_id"} for c in self.citations],
             "passages": [
                 {
                     "source": p.source,
