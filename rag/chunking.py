@@ -9,18 +9,25 @@ from dataclasses import dataclass
 from rag.types import Article, Chunk
 
 # Abbreviations after which a period does not end a sentence (German and English news text).
+# Single letters ("z. B.", "u. a.", "John F. Kennedy") are handled by the length rule below.
 _ABBREVIATIONS = {
-    "z", "b", "bzw", "ca", "dr", "prof", "nr", "st", "usw", "vgl", "inkl", "ggf", "u", "a", "s",
-    "mr", "mrs", "ms", "jr", "sr", "vs", "etc", "e", "i", "d", "h", "jh", "mio", "mrd", "bzw",
-    "abs", "art", "str", "min", "max", "gen", "no", "co", "corp", "inc", "ltd", "mt", "ft",
+    "bzw", "ca", "dr", "prof", "nr", "st", "usw", "vgl", "inkl", "ggf", "mr", "mrs", "ms", "jr",
+    "sr", "vs", "etc", "jh", "mio", "mrd", "abs", "art", "str", "min", "max", "gen", "no", "co",
+    "corp", "inc", "ltd", "mt", "ft", "bsp", "evtl", "tel", "dt", "engl", "franz", "lt", "hl",
 }
 _MONTHS = (
     "januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|jänner"
 )
-_PARAGRAPH = re.compile(r"\n[ \t]*\n+|\n(?=[ \t]*[-*•#])")
+# Words after which "<number>." is an ordinal ("der 2. Weltkrieg", "im 19. Jahrhundert").
+_ORDINAL_CUES = {
+    "der", "die", "das", "dem", "den", "des", "zum", "zur", "am", "im", "vom", "beim", "ab", "seit",
+}
+_HEADING_OR_ITEM = re.compile(r"#{1,6}\s|[-*•]\s")
 # A terminator, optional closing quotes/brackets, whitespace, then what may start a sentence.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'“”»«)\]]*(?=\s+[\"'„“»«(\[]?[A-ZÄÖÜ0-9])")
 _ORDINAL_DATE = re.compile(rf"\b\d{{1,2}}\.\s+(?:{_MONTHS})\b", re.IGNORECASE)
+# Characters that never start or end a sentence span (a byte-order mark counts as space).
+_SPACE = " \t\n\r\f\v\ufeff\u00a0\u2009\u200b"
 
 
 @dataclass(frozen=True)
@@ -31,33 +38,55 @@ class Span:
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
+    while start < end and (text[start] in _SPACE or text[start].isspace()):
         start += 1
-    while end > start and text[end - 1].isspace():
+    while end > start and (text[end - 1] in _SPACE or text[end - 1].isspace()):
         end -= 1
     return start, end
 
 
 def paragraphs(text: str) -> list[tuple[int, int]]:
-    """Non-empty paragraph spans, split at blank lines."""
-    spans, pos = [], 0
-    for m in _PARAGRAPH.finditer(text):
-        spans.append(_trim(text, pos, m.start()))
-        pos = m.end()
-    spans.append(_trim(text, pos, len(text)))
-    return [(s, e) for s, e in spans if e > s]
+    """Non-empty paragraph spans: a blank line ends one, a heading is one of its own, and a
+    list item or heading line starts a new one."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        end = pos + len(line)
+        if not line.strip():
+            spans.append((start, pos))
+            start = end
+        elif _HEADING_OR_ITEM.match(line.lstrip(_SPACE)):
+            spans.append((start, pos))
+            start = pos
+            if line.lstrip(_SPACE).startswith("#"):
+                spans.append((pos, end))
+                start = end
+        pos = end
+    spans.append((start, len(text)))
+    trimmed = (_trim(text, s, e) for s, e in spans)
+    return [(s, e) for s, e in trimmed if e > s]
 
 
 def _is_false_boundary(text: str, dot: int) -> bool:
-    """True when the period at ``dot`` belongs to an abbreviation or an ordinal date."""
+    """True when the period at ``dot`` belongs to an abbreviation, an initial or an ordinal."""
     if text[dot] != ".":
         return False
-    word = re.search(r"(\w+)$", text[max(0, dot - 12) : dot])
-    if word and word.group(1).lower() in _ABBREVIATIONS and len(word.group(1)) <= 4:
+    before = re.search(r"(\w+)\s*$", text[max(0, dot - 30) : dot])
+    if before is None:
+        return False
+    word = before.group(1)
+    if word.isalpha() and (len(word) == 1 or word.lower() in _ABBREVIATIONS):
         return True
-    return bool(_ORDINAL_DATE.match(text, max(0, dot - 2))) or bool(
-        _ORDINAL_DATE.match(text, max(0, dot - 1))
-    )
+    if word.isdigit() and len(word) <= 3:
+        line_start = text.rfind("\n", 0, dot - len(word)) + 1
+        if not text[line_start : dot - len(word)].strip(_SPACE):
+            return True  # a numbered list item: "1. ..."
+        if _ORDINAL_DATE.match(text, dot - len(word)):
+            return True
+        cue = re.search(r"(\w+)\s+$", text[max(0, dot - len(word) - 12) : dot - len(word)])
+        return cue is not None and cue.group(1).lower() in _ORDINAL_CUES
+    return False
 
 
 def _wrap(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:

@@ -18,7 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rag", description="Answer questions about news articles with cited passages.")
     sub = p.add_subparsers(dest="command", required=True)
     ix = sub.add_parser("index", help="index article files and folders (default: seeds/)")
-    ix.add_argument("paths", nargs="*", help="files or folders of .txt, .md or .html articles")
+    ix.add_argument("paths", nargs="*", help="files or folders of .txt, .md or .html articles, or http(s) addresses")
     ix.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
     ix.add_argument("--prune", action="store_true", help="drop indexed articles that are gone from the given paths")
     ix.add_argument("--rebuild", action="store_true", help="build a fresh index (the old one serves until it is done)")
@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, help="passages to return (default 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--jsonl", action="store_true", help="read questions from stdin, one per line; write JSON lines")
+    rm = sub.add_parser("remove", help="drop articles from the index (their files are left alone)")
+    rm.add_argument("sources", nargs="+", help="an article's source as `status` lists it, or a folder")
+    rm.add_argument("--index-dir", type=Path)
+    rm.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another running update")
     st = sub.add_parser("status", help="show what the index holds")
     st.add_argument("--index-dir", type=Path)
     st.add_argument("--json", action="store_true")
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             return _index(args, settings)
         if args.command == "ask":
             return _ask(args, settings)
+        if args.command == "remove":
+            return _remove(args, settings)
         if args.command == "eval":
             return _eval(args, settings, argv if argv is not None else sys.argv[1:])
         return _status(args, settings)
@@ -83,9 +89,26 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     report = bot.index(paths, progress=progress, prune=args.prune, rebuild=args.rebuild, wait=args.wait)
     if bar is not None:
         bar.close()
+    for line in report.notes:
+        print(f"note: {line}", file=sys.stderr)
+    for source, why in report.skipped:
+        print(f"skipped {source}: {why}", file=sys.stderr)
+    status = 0
     for dup, known in report.duplicates:
-        print(f"skipped {dup}: same text as {known}", file=sys.stderr)
+        if dup in paths:  # named on the command line: the user asked for exactly this file
+            print(f"error: {dup} has the same text as {known}, which is indexed; nothing was added for it.", file=sys.stderr)
+            status = 2
+        else:
+            print(f"skipped {dup}: same text as {known}", file=sys.stderr)
     print(report.summary())
+    return status
+
+
+def _remove(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.indexer import remove_sources
+
+    report = remove_sources(settings, args.sources, wait=args.wait)
+    print(f"Removed {len(report.removed)} article(s); {report.chunks_total} chunk(s) left in the index.")
     return 0
 
 
@@ -143,6 +166,10 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     chunks = sum(a["chunks"] for a in manifest.articles.values())
     print(f"{settings.index_dir}: {len(manifest.articles)} article(s), {chunks} chunk(s), "
           f"model {manifest.embedding['name']} ({manifest.embedding['dim']}-d), built {built}")
+    pending = store.read_manifest(settings.index_dir, store.PENDING)
+    if pending is not None:
+        print(f"  unfinished build for {pending.embedding['name']} ({len(pending.articles)} article(s) so far); "
+              "python -m rag index finishes it")
     for meta in sorted(manifest.articles.values(), key=lambda m: m["source"]):
         print(f"  {meta['source']}  {meta['chunks']} chunks  {meta['title']}")
     return 0

@@ -1,8 +1,16 @@
 """Build and update the index: incremental, single-writer, and never visible half-built.
 
-Order of writes for each article: its text file, then its chunks, then the manifest (atomic
-rename). Readers only trust articles the manifest lists, so a crash at any point leaves the
-previous index serving; the next run removes the orphaned chunks and finishes the job.
+A run writes in one of two ways:
+
+- In place, when the model and chunking match the live index: per article its text file, then its
+  chunks, then the manifest (atomic rename), then the removal of the chunks it replaced. Readers
+  trust only the articles the manifest lists, so a crash at any point leaves a consistent index.
+- Staged, for a new model or chunking (or ``--rebuild``): new collections are filled and tracked
+  in ``manifest.next.json`` while the old index keeps serving; when complete the manifest is
+  swapped and the old collections dropped. A crashed staged build is resumed by the next run.
+
+Every run first removes what a crashed run left behind: chunks of unlisted articles, collections
+no manifest names, article texts no manifest lists.
 """
 
 from __future__ import annotations
@@ -18,34 +26,48 @@ from typing import Any
 from rag import store
 from rag.chunking import chunk_article, text_hash
 from rag.config import Settings
-from rag.errors import InputError
-from rag.ingest import collect_files, read_article
-from rag.types import Article, Chunk
+from rag.errors import IndexUnavailable, InputError
+from rag.ingest import Source, collect_sources, is_url, load
+from rag.types import Article
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "s1"
-BATCH = 32
+CHUNKER_VERSION = "s2"
 Progress = Callable[[int, int, str], None]
 
 
 @dataclass
 class IndexReport:
+    """What one run did, by article source."""
+
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (new source, old source)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (skipped source, indexed source)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, why) found in a folder
     removed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rebuilt: bool = False
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
-        dup = f", {len(self.duplicates)} duplicate(s) skipped" if self.duplicates else ""
+        extra = "".join(
+            f", {n} {what}"
+            for n, what in (
+                (len(self.renamed), "renamed"),
+                (len(self.duplicates), "duplicate(s) skipped"),
+                (len(self.skipped), "unreadable skipped"),
+            )
+            if n
+        )
+        rebuilt = " (new collections)" if self.rebuilt else ""
         return (
             f"Indexed {len(self.added)} new, {len(self.replaced)} changed, {len(self.unchanged)} "
-            f"unchanged, {len(self.removed)} removed article(s){dup}; embedded "
-            f"{self.chunks_embedded} chunk(s), {self.chunks_total} in the index; {self.seconds:.1f} s."
+            f"unchanged, {len(self.removed)} removed article(s){extra}; embedded "
+            f"{self.chunks_embedded} chunk(s), {self.chunks_total} in the index{rebuilt}; {self.seconds:.1f} s."
         )
 
 
@@ -55,24 +77,102 @@ def fingerprint(settings: Settings, encoders: Sequence[Any]) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
-    return {
-        "article_id": chunk.article_id,
-        "source": chunk.source,
-        "title": chunk.title,
-        "start": chunk.start,
-        "end": chunk.end,
-        "seq": chunk.seq,
-        "hash": text_hash(chunk.text),
-    }
+def index_paths(
+    settings: Settings,
+    encoders: Sequence[Any],
+    paths: Iterable[str | Path],
+    progress: Progress | None = None,
+    prune: bool = False,
+    rebuild: bool = False,
+    wait: float = 0.0,
+) -> IndexReport:
+    """Index files, folders and web addresses. Every input is read and checked before the index
+    is touched: a bad file or address given by name stops the run with an ``InputError``; one found
+    inside a folder is skipped and reported. With ``prune``, indexed articles from the given
+    folders whose files are gone are removed."""
+    t0 = time.monotonic()
+    paths = [str(p) for p in paths]
+    sources = collect_sources(paths)
+    if not sources and not prune:
+        raise InputError(f"No .txt, .md or .html articles in {', '.join(paths)}; give article files or folders.")
+    report = IndexReport()
+    articles = _load_all(sources, settings, report)
+    prune_under = [p for p in paths if not is_url(p)] if prune else []
+    Indexer(settings, encoders, progress).run(
+        articles, report, present={s.name for s in sources}, prune_under=prune_under, rebuild=rebuild, wait=wait
+    )
+    report.seconds = time.monotonic() - t0
+    return report
 
 
-def load_articles(paths: Iterable[str | Path], settings: Settings) -> list[Article]:
-    """Read and check every input before the index is touched, so bad input loses nothing."""
-    files = collect_files(paths)
-    if not files:
-        raise InputError("No .txt, .md or .html articles found in the given paths.")
-    return [read_article(p, source, settings.max_file_bytes) for p, source in files]
+def _load_all(sources: Sequence[Source], settings: Settings, report: IndexReport) -> list[Article]:
+    out = []
+    for src in sources:
+        try:
+            loaded = load(src, settings.max_file_bytes, settings.fetch_timeout)
+        except InputError as exc:
+            if src.named:
+                raise
+            report.skipped.append((src.name, str(exc)))
+            continue
+        if loaded.note:
+            report.notes.append(loaded.note)
+        out.append(loaded.article)
+    return out
+
+
+def remove_sources(settings: Settings, names: Sequence[str], wait: float = 0.0) -> IndexReport:
+    """Drop indexed articles by source (a file, a folder's articles, an address) or article id."""
+    t0 = time.monotonic()
+    report = IndexReport()
+    index_dir = settings.index_dir
+    with store.writer_lock(index_dir, wait=wait):
+        live = store.read_manifest(index_dir)
+        if live is None:
+            raise IndexUnavailable(f"{index_dir} is not an index; build it with: python -m rag index")
+        ids: list[str] = []
+        for name in names:
+            found = [aid for aid, meta in live.articles.items() if _matches(name, aid, meta["source"])]
+            if not found:
+                raise InputError(f"{name} is not in the index; python -m rag status lists the indexed articles.")
+            ids.extend(aid for aid in found if aid not in ids)
+        client = store.writer_client(index_dir, settings.chroma_url)
+        pending = store.read_manifest(index_dir, store.PENDING)
+        for manifest, file in ((live, store.MANIFEST), (pending, store.PENDING)):
+            if manifest is None:
+                continue
+            cols = store.existing_collections(client, manifest)
+            for aid in ids:
+                meta = manifest.articles.pop(aid, None)
+                if meta is None:
+                    continue
+                store.write_manifest(index_dir, manifest, file)
+                for col in cols:
+                    col.delete(where={"article_id": aid})
+                if manifest is live:
+                    report.removed.append(meta["source"])
+        store.remove_stray_files(index_dir, set(live.articles) | (set(pending.articles) if pending else set()))
+        report.chunks_total = sum(m["chunks"] for m in live.articles.values())
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def _matches(name: str, article_id: str, source: str) -> bool:
+    if name in (source, article_id):
+        return True
+    if is_url(name) or is_url(source):
+        return False
+    given, path = Path(name), Path(source)
+    return given == path or given in path.parents
+
+
+@dataclass
+class _Plan:
+    write: list[tuple[Article, str | None]] = field(default_factory=list)  # article, id it replaces
+    carried: set[str] = field(default_factory=set)  # ids copied from the live index into new collections
+    changed: set[str] = field(default_factory=set)  # ids that replace another version in the live index
+    rename: list[Article] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
 
 
 class Indexer:
@@ -87,38 +187,60 @@ class Indexer:
     def run(
         self,
         articles: Sequence[Article],
+        report: IndexReport | None = None,
+        present: set[str] | None = None,
         prune_under: Sequence[str] = (),
         rebuild: bool = False,
         wait: float = 0.0,
     ) -> IndexReport:
-        """Add new and changed articles; with ``prune_under``, drop indexed articles from those
-        paths that are no longer there."""
-        t0 = time.monotonic()
-        report = IndexReport()
+        """Add new and changed articles. ``present``: every source this run was given (also ones
+        skipped as unreadable, which are never pruned); ``prune_under``: folders whose indexed
+        articles not among ``present`` are removed."""
+        report = report if report is not None else IndexReport()
+        present = present if present is not None else {a.source for a in articles}
         with store.writer_lock(self.dir, wait=wait):
-            client = store.make_client(self.dir, self.settings.chroma_url)
-            old = store.read_manifest(self.dir)
+            live = store.read_manifest(self.dir)
+            pending = store.read_manifest(self.dir, store.PENDING)
             fp = fingerprint(self.settings, self.encoders)
-            if old is not None and old.fingerprint == fp and not rebuild:
-                manifest = old
-                self._drop_orphans(client, manifest)
-                carried: list[Article] = []
+            staged = live is not None and (rebuild or live.fingerprint != fp)
+            if not staged:
+                target = live or self._new_manifest(fp)
+            elif pending is not None and pending.fingerprint == fp and not rebuild:
+                target = pending  # finish the build a crashed run started
             else:
-                manifest = self._new_manifest(fp)
-                # A new model or chunking: re-embed what the old index held into new collections.
-                carried = self._stored_articles(old) if old is not None else []
-            self._ingest(client, manifest, carried, articles, prune_under, report)
-            if old is not None and old.collections != manifest.collections:
-                for name in old.collections.values():
-                    if name not in manifest.collections.values():
-                        _delete_collection(client, name)
-            report.chunks_total = sum(a["chunks"] for a in manifest.articles.values())
-        report.seconds = time.monotonic() - t0
+                target = self._new_manifest(fp)
+            if live is None and not articles:
+                return report
+            plan = self._plan(target, live if staged else None, articles, present, prune_under, report)
+            client = store.writer_client(self.dir, self.settings.chroma_url)
+            if pending is not None and target is not pending:
+                store.remove_manifest(self.dir, store.PENDING)
+            store.drop_orphans(client, [m for m in (live, target) if m is not None])
+            cols = [store.open_collection(client, name, enc)
+                    for name, enc in zip(target.collections.values(), self.encoders, strict=True)]
+            if not staged:
+                self._repair(cols, target, plan, report)
+            self._apply(cols, target, plan, store.PENDING if staged else store.MANIFEST, report)
+            if staged:
+                assert live is not None
+                store.write_manifest(self.dir, target)
+                store.remove_manifest(self.dir, store.PENDING)
+                for name in live.collections.values():
+                    if name not in target.collections.values():
+                        store.delete_collection(client, name)
+                report.rebuilt = True
+            elif live is None:
+                store.write_manifest(self.dir, target)
+            store.remove_stray_files(self.dir, set(target.articles))
+            report.chunks_total = sum(a["chunks"] for a in target.articles.values())
         return report
 
     def _new_manifest(self, fp: str) -> store.Manifest:
         stamp = hex(int(time.time() * 1000))[2:]
-        names = {("dense" if i == 0 else f"dense{i}"): f"chunks-{fp}-{i}-{stamp}" for i in range(len(self.encoders))}
+        names = {
+            ("dense" if i == 0 else f"dense{i}"): f"{store.COLLECTION_PREFIX}{fp}-{i}-{stamp}"
+            for i in range(len(self.encoders))
+        }
         primary = self.encoders[0]
         return store.Manifest(
             embedding={"name": primary.name, "dim": primary.dim},
@@ -127,115 +249,139 @@ class Indexer:
             articles={},
         )
 
-    def _stored_articles(self, old: store.Manifest) -> list[Article]:
-        out = []
-        for aid, meta in old.articles.items():
-            text = store.read_article_text(self.dir, aid)
-            out.append(Article(aid, meta["source"], meta["title"], text, meta.get("lang", "de")))
-        return out
-
-    def _ingest(
+    def _plan(
         self,
-        client: Any,
-        manifest: store.Manifest,
-        carried: list[Article],
+        target: store.Manifest,
+        live: store.Manifest | None,
         articles: Sequence[Article],
+        present: set[str],
         prune_under: Sequence[str],
         report: IndexReport,
-    ) -> None:
-        by_source = {m["source"]: aid for aid, m in manifest.articles.items()}
-        given = {a.source for a in articles}
-        todo: list[tuple[Article, str | None]] = [(a, a.id) for a in carried]
+    ) -> _Plan:
+        """Decide what changes, before anything is written. ``live``: the index a staged build replaces."""
+        listed = target.articles
+        by_source = {m["source"]: aid for aid, m in listed.items()}
+        live_sources = {m["source"] for m in live.articles.values()} if live is not None else set()
+
+        def gone(source: str) -> bool:
+            if source in present:
+                return False
+            return _is_under(source, prune_under) or (not is_url(source) and not Path(source).exists())
+
+        plan = _Plan()
         seen: dict[str, str] = {}
         for art in articles:
             if art.id in seen:
                 report.duplicates.append((art.source, seen[art.id]))
                 continue
             seen[art.id] = art.source
-            if art.id in manifest.articles:
-                known = manifest.articles[art.id]["source"]
-                if known == art.source:
-                    report.unchanged.append(art.source)
-                else:
-                    report.duplicates.append((art.source, known))
+            if art.id not in listed:
+                plan.write.append((art, by_source.get(art.source)))
+                if live is not None and live.articles.get(art.id, {}).get("source") == art.source:
+                    plan.carried.add(art.id)  # unchanged, copied into the new collections
+                elif live is not None and art.source in live_sources:
+                    plan.changed.add(art.id)
                 continue
-            todo.append((art, by_source.get(art.source)))
-        chunked = [(a, prev, chunk_article(a, self.settings.chunk.max_chars)) for a, prev in todo]
-        total = sum(len(c) for _, _, c in chunked)
-        done = 0
-        vstores = [client.get_or_create_collection(
-            name, configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedding": enc.name, "dim": enc.dim},
-        ) for name, enc in zip(manifest.collections.values(), self.encoders, strict=True)]
+            known = listed[art.id]["source"]
+            if known == art.source:
+                report.unchanged.append(art.source)
+            elif gone(known) and art.source not in by_source:
+                plan.rename.append(art)  # the file was renamed or moved: same text, new name
+                report.renamed.append((art.source, known))
+            else:
+                report.duplicates.append((art.source, known))
+        if live is not None:
+            given = {a.source for a in articles}
+            for aid, meta in live.articles.items():
+                if aid in listed or aid in seen or meta["source"] in given or _is_under(meta["source"], prune_under):
+                    continue
+                art = self._stored(aid, meta, report)
+                if art is not None:
+                    plan.write.append((art, by_source.get(art.source)))
+                    plan.carried.add(aid)
+        renamed = {a.id for a in plan.rename}
+        plan.remove = [
+            aid for aid, meta in listed.items()
+            if aid not in renamed and meta["source"] not in present and _is_under(meta["source"], prune_under)
+        ]
+        return plan
+
+    def _apply(self, cols: list[Any], target: store.Manifest, plan: _Plan, file: str, report: IndexReport) -> None:
+        def save() -> None:
+            store.write_manifest(self.dir, target, file)
+
+        for art in plan.rename:
+            target.articles[art.id].update(source=art.source, title=art.title)
+            for col in cols:
+                got = col.get(where={"article_id": art.id}, include=["metadatas"])
+                if got["ids"]:
+                    metas = [{**m, "source": art.source, "title": art.title} for m in got["metadatas"]]
+                    col.update(ids=got["ids"], metadatas=metas)
+            save()
+        chunked = [(a, prev, chunk_article(a, self.settings.chunk.max_chars)) for a, prev in plan.write]
+        total, done = sum(len(c) for _, _, c in chunked), 0
         for art, prev, chunks in chunked:
             store.write_article_text(self.dir, art.id, art.text)
-            for col, enc in zip(vstores, self.encoders, strict=True):
-                report.chunks_embedded += self._add_chunks(col, enc, chunks, lambda n: None)
+            report.chunks_embedded += store.upsert_chunks(cols, self.encoders, chunks)
             done += len(chunks)
             self.progress(done, total, art.source)
-            manifest.articles[art.id] = {
+            target.articles[art.id] = {
                 "source": art.source, "title": art.title, "lang": art.lang,
                 "chunks": len(chunks), "chars": len(art.text), "sha": text_hash(art.text),
                 "added_at": time.time(),
             }
             if prev is not None and prev != art.id:
-                manifest.articles.pop(prev, None)
-            store.write_manifest(self.dir, manifest)
+                target.articles.pop(prev, None)
+            save()
             if prev is not None and prev != art.id:
-                self._remove_article(vstores, prev)
+                for col in cols:
+                    col.delete(where={"article_id": prev})
+            if art.id in plan.carried:
+                report.unchanged.append(art.source)
+            elif prev is not None or art.id in plan.changed:
                 report.replaced.append(art.source)
-            elif prev is None:
+            else:
                 report.added.append(art.source)
-        if prune_under:
-            for aid, meta in list(manifest.articles.items()):
-                if meta["source"] not in given and _is_under(meta["source"], prune_under):
-                    manifest.articles.pop(aid)
-                    store.write_manifest(self.dir, manifest)
-                    self._remove_article(vstores, aid)
-                    report.removed.append(meta["source"])
-        if not manifest.built_at:
-            store.write_manifest(self.dir, manifest)
+        for aid in plan.remove:
+            meta = target.articles.pop(aid)
+            save()
+            for col in cols:
+                col.delete(where={"article_id": aid})
+            report.removed.append(meta["source"])
 
-    def _add_chunks(self, col: Any, enc: Any, chunks: list[Chunk], tick: Callable[[int], None]) -> int:
-        """Upsert chunks; vectors of chunks whose text is already stored are reused, not re-embedded."""
-        embedded = 0
-        for i in range(0, len(chunks), BATCH):
-            batch = chunks[i : i + BATCH]
-            metas = [chunk_metadata(c) for c in batch]
-            hashes = [m["hash"] for m in metas]
-            known = col.get(where={"hash": {"$in": hashes}}, include=["embeddings", "metadatas"])
-            cache = {m["hash"]: e for m, e in zip(known["metadatas"], known["embeddings"], strict=True)}
-            missing = [c.text for c, h in zip(batch, hashes, strict=True) if h not in cache]
-            fresh = iter(enc.embed_documents(missing))
-            embedded += len(missing)
-            vectors = [cache[h] if h in cache else next(fresh) for h in hashes]
-            col.upsert(ids=[c.id for c in batch], embeddings=vectors, documents=[c.text for c in batch], metadatas=metas)
-            tick(len(batch))
-        return embedded
+    def _stored(self, aid: str, meta: dict[str, Any], report: IndexReport) -> Article | None:
+        """An indexed article from its stored text; None (and a note) when that text is gone."""
+        try:
+            text = store.read_article_text(self.dir, aid)
+        except IndexUnavailable:
+            report.skipped.append((meta["source"], "its stored text is missing from the index; index the file again"))
+            return None
+        return Article(aid, meta["source"], meta["title"], text, meta.get("lang", "de"))
 
-    def _remove_article(self, cols: list[Any], article_id: str) -> None:
-        for col in cols:
-            col.delete(where={"article_id": article_id})
-        store.article_path(self.dir, article_id).unlink(missing_ok=True)
-
-    def _drop_orphans(self, client: Any, manifest: store.Manifest) -> None:
-        """Remove chunks a crashed run left behind (articles the manifest does not list)."""
-        keep = list(manifest.articles)
-        for name in manifest.collections.values():
-            col = client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine"}})
-            if keep:
-                col.delete(where={"article_id": {"$nin": keep}})
-            elif col.count():
-                col.delete(ids=col.get(include=[])["ids"])
+    def _repair(self, cols: list[Any], target: store.Manifest, plan: _Plan, report: IndexReport) -> None:
+        """Queue listed articles whose chunks are missing from a collection (e.g. a store deleted by
+        hand) to be written again; the count check keeps this free when all is well."""
+        expected = sum(m["chunks"] for m in target.articles.values())
+        if all(col.count() == expected for col in cols):
+            return
+        stored = [set(col.get(include=[])["ids"]) for col in cols]
+        queued = {a.id for a, _ in plan.write} | {a.id for a in plan.rename} | set(plan.remove)
+        for aid, meta in target.articles.items():
+            if aid in queued:
+                continue
+            art = self._stored(aid, meta, report)
+            if art is None:
+                plan.remove.append(aid)
+                continue
+            chunks = chunk_article(art, self.settings.chunk.max_chars)
+            if any(c.id not in ids for ids in stored for c in chunks):
+                log.warning("restoring the missing chunks of %s", meta["source"])
+                plan.write.append((art, aid))
+                plan.carried.add(aid)
 
 
 def _is_under(source: str, roots: Sequence[str]) -> bool:
+    if is_url(source):
+        return False
     path = Path(source)
     return any(path == Path(r) or Path(r) in path.parents for r in roots)
-
-
-def _delete_collection(client: Any, name: str) -> None:
-    try:
-        client.delete_collection(name)
-    except Exception:  # already gone is fine
-        log.debug("collection %s was already gone", name)

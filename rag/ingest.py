@@ -1,11 +1,21 @@
-"""Read articles from files and folders into ``Article`` objects, refusing what cannot be used."""
+"""Read articles from files, folders and web addresses into ``Article`` objects.
+
+Each input is checked before the index is touched: what cannot be used raises an ``InputError``
+whose message names the input and says what to do.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterable
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from urllib.parse import urlparse
 
 from rag.chunking import sentences, text_hash
 from rag.errors import InputError
@@ -18,48 +28,76 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 HTML_SUFFIXES = {".html", ".htm"}
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
 TITLE_CHARS = 100
+WEB_TYPES = {"text/html", "application/xhtml+xml", "text/plain", "text/markdown"}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def collect_files(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
-    """Expand folders into their article files; each file with its source as the user gave it."""
-    found: list[tuple[Path, str]] = []
+@dataclass(frozen=True)
+class Source:
+    """One input as the user gave it: a file (maybe found in a folder) or a web address."""
+
+    name: str
+    path: Path | None = None
+    named: bool = True  # given by name, not found inside a folder
+
+
+@dataclass(frozen=True)
+class Loaded:
+    article: Article
+    note: str | None = None
+
+
+def is_url(text: str) -> bool:
+    return bool(_SCHEME.match(text))
+
+
+def collect_sources(paths: Iterable[str | Path]) -> list[Source]:
+    """Expand folders into their article files; each source named as the user gave it."""
+    found: list[Source] = []
     for given in paths:
+        text = str(given)
+        if is_url(text):
+            scheme = urlparse(text).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise InputError(f"{text}: only http:// and https:// addresses can be fetched.")
+            found.append(Source(text))
+            continue
         path = Path(given)
         if not path.exists():
-            raise InputError(f"{given}: no such file or folder; check the path.")
+            raise InputError(f"{text}: no such file or folder; check the path.")
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
-            )
-            found.extend((p, str(Path(given) / p.relative_to(path))) for p in files)
+            found.extend(Source(str(Path(text) / p.relative_to(path)), p, named=False) for p in _walk(path))
         else:
-            found.append((path, str(given)))
-    return found
+            found.append(Source(text, path))
+    unique: dict[str, Source] = {}
+    for src in found:
+        unique.setdefault(src.name, src)
+    return list(unique.values())
 
 
-def decode(data: bytes, name: str) -> str:
-    """UTF-8 text of a file, or an ``InputError`` that says why it is not usable."""
-    if not data.strip():
-        raise InputError(f"{name} is empty; give a file with the article's text.")
-    if b"\x00" in data[:8192]:
-        raise InputError(f"{name} looks like a binary file; give a .txt, .md or .html article.")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8, "
-            "e.g. iconv -f latin1 -t utf-8 FILE > NEW"
-        ) from None
-    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > 0.05 * min(len(text), 8192):
-        raise InputError(f"{name} looks like a binary file; give a .txt, .md or .html article.")
-    if not text.strip():
-        raise InputError(f"{name} is empty; give a file with the article's text.")
-    return text
+def _walk(folder: Path) -> list[Path]:
+    """Article files under ``folder``, hidden ones skipped; an unreadable folder is an error."""
+
+    def refuse(err: OSError) -> None:
+        raise InputError(f"{err.filename} cannot be read ({err.strerror}); check its permissions.")
+
+    out = []
+    for root, dirs, files in os.walk(folder, onerror=refuse):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out.extend(
+            Path(root) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in SUFFIXES
+        )
+    return sorted(out)
 
 
-def read_article(path: Path, source: str, max_bytes: int) -> Article:
+def load(source: Source, max_bytes: int, timeout: float) -> Loaded:
+    """The article behind one source, read, decoded and (for HTML) extracted."""
+    if source.path is None:
+        return fetch_article(source.name, max_bytes, timeout)
+    return read_article(source.path, source.name, max_bytes)
+
+
+def read_article(path: Path, source: str, max_bytes: int) -> Loaded:
     """One article from a file: the text offsets refer to, a title, the language."""
     try:
         size = path.stat().st_size
@@ -73,11 +111,70 @@ def read_article(path: Path, source: str, max_bytes: int) -> Article:
         raise InputError(f"{source} cannot be read (permission denied); check its permissions.") from None
     except IsADirectoryError:
         raise InputError(f"{source} is a folder; give files or a folder of articles.") from None
-    text = decode(data, source)
+    except OSError as exc:
+        raise InputError(f"{source} cannot be read ({exc.strerror}).") from None
+    text, encoding = decode(data, source)
     title = None
     if path.suffix.lower() in HTML_SUFFIXES:
         text, title = html_to_text(text, source)
-    return make_article(text, source, title or title_of(text, path))
+    note = None
+    if encoding != "utf-8":
+        note = f"{source}: read as {encoding}; citations refer to the text stored in the index."
+    return Loaded(make_article(text, source, title or title_of(text, path.stem)), note)
+
+
+def decode(data: bytes, name: str, declared: str | None = None) -> tuple[str, str]:
+    """Text of a file and the encoding it was read with, or an ``InputError`` saying why not.
+
+    UTF-8 first; otherwise the encoding is detected (e.g. Windows-1252 German). Line ends are
+    normalized as Python's text mode does, so offsets match ``open(path).read()``.
+    """
+    if not data.strip():
+        raise InputError(f"{name} is empty; give a file with the article's text.")
+    text, encoding = None, "utf-8"
+    for bom, enc in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                     (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            text, encoding = _try_decode(data, enc), enc
+            break
+    if text is None:
+        if b"\x00" in data:
+            raise _binary(name)
+        for enc in (declared, "utf-8"):
+            if enc and text is None:
+                text, encoding = _try_decode(data, enc), enc
+        if text is None:
+            text, encoding = _detect(data, name)
+    if text is None:
+        raise _binary(name)
+    sample = text[:8192]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.01 * len(sample):
+        raise _binary(name)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip(" \t\n\f\v\ufeff"):
+        raise InputError(f"{name} is empty; give a file with the article's text.")
+    return text, encoding
+
+
+def _try_decode(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _detect(data: bytes, name: str) -> tuple[str | None, str]:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        return None, ""
+    return str(best), best.encoding
+
+
+def _binary(name: str) -> InputError:
+    return InputError(f"{name} looks like a binary file, not text; give a .txt, .md or .html article.")
 
 
 def make_article(text: str, source: str, title: str) -> Article:
@@ -98,13 +195,14 @@ def html_to_text(html: str, source: str) -> tuple[str, str | None]:
     if not text or not text.strip():
         raise InputError(f"{source}: no article text found in this HTML page.")
     meta = trafilatura.extract_metadata(html)
-    return text, (meta.title if meta is not None and meta.title else None)
+    title = meta.title.strip() if meta is not None and meta.title else None
+    return text.replace("\r\n", "\n"), (_shorten(title) if title else None)
 
 
-def title_of(text: str, path: Path) -> str:
-    """A Markdown heading, else the first line when short, else its first sentence, else the file name."""
+def title_of(text: str, fallback: str) -> str:
+    """A Markdown heading, else the first line when short, else its first sentence, else ``fallback``."""
     for line in text.splitlines():
-        line = line.strip()
+        line = line.strip(" \t\ufeff")
         if not line:
             continue
         heading = re.match(r"#{1,6}\s+(.+)", line)
@@ -114,7 +212,7 @@ def title_of(text: str, path: Path) -> str:
             return line
         first = sentences(line)
         return _shorten(line[first[0].start : first[0].end]) if first else _shorten(line)
-    return path.stem
+    return fallback
 
 
 def _shorten(text: str) -> str:
@@ -122,3 +220,107 @@ def _shorten(text: str) -> str:
         return text
     cut = text.rfind(" ", 0, TITLE_CHARS)
     return text[: cut if cut > 40 else TITLE_CHARS].rstrip(" ,;:") + "…"
+
+
+# -- web addresses ---------------------------------------------------------------------------
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only to http(s): a page must not send the fetcher to file:// or ftp://."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if urlparse(newurl).scheme.lower() not in ("http", "https"):
+            raise InputError(f"{req.full_url} redirects to {newurl}; only http(s) addresses are fetched.")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def fetch_article(url: str, max_bytes: int, timeout: float) -> Loaded:
+    """Fetch a web article with size and time limits; HTML is reduced to its main text."""
+    data, ctype, charset = fetch(url, max_bytes, timeout)
+    text, _ = decode(data, url, declared=charset)
+    title = None
+    if ctype != "text/plain" and ctype != "text/markdown":
+        text, title = html_to_text(text, url)
+    path = urlparse(url).path.rstrip("/")
+    fallback = PurePosixPath(path).stem or urlparse(url).hostname or url
+    note = f"{url}: fetched {len(data):,} bytes; citations refer to the text stored in the index."
+    return Loaded(make_article(text, url, title or title_of(text, fallback)), note)
+
+
+def fetch(url: str, max_bytes: int, timeout: float) -> tuple[bytes, str, str | None]:
+    """Body, media type and declared charset of ``url``; at most ``max_bytes`` within ``timeout`` s."""
+    opener = urllib.request.build_opener(_HttpOnlyRedirects)
+    request = urllib.request.Request(url, headers={"User-Agent": "rag-news-indexer/1", "Accept": "text/html, text/plain"})
+    deadline = time.monotonic() + timeout
+    slow = InputError(f"{url}: no complete answer within {timeout:g} s; try again later or save the page as a file.")
+    try:
+        with opener.open(request, timeout=timeout) as resp:
+            ctype = resp.headers.get_content_type()
+            charset = resp.headers.get_content_charset()
+            if ctype not in WEB_TYPES:
+                raise InputError(f"{url} is {ctype}, not a web page or text; give the address of an article.")
+            length = resp.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > max_bytes:
+                raise _too_big(url, int(length), max_bytes)
+            body = bytearray()
+            while True:
+                if time.monotonic() > deadline:
+                    raise slow
+                block = resp.read(65536)
+                if not block:
+                    break
+                body.extend(block)
+                if len(body) > max_bytes:
+                    raise _too_big(url, len(body), max_bytes)
+    except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:  # a redirect the standard library refused (e.g. to file://)
+            target = exc.headers.get("Location", "another address") if exc.headers else "another address"
+            raise InputError(f"{url} redirects to {target}; only http(s) addresses are fetched.") from None
+        raise InputError(f"{url}: the server answered {exc.code} {exc.reason}; check the address.") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise slow from None
+        raise InputError(f"{url}: cannot fetch it ({exc.reason}); check the address and the network.") from None
+    except TimeoutError:
+        raise slow from None
+    except OSError as exc:
+        raise InputError(f"{url}: the connection failed ({exc}); try again later.") from None
+    return bytes(body), ctype, charset
+
+
+def _too_big(url: str, size: int, limit: int) -> InputError:
+    return InputError(f"{url} is over the limit of {limit:,} bytes ({size:,} or more); raise RAG_MAX_FILE_BYTES.")
+
+
+# -- uploads ---------------------------------------------------------------------------------
+
+
+def safe_seed_path(seeds_dir: Path, filename: str) -> Path:
+    """Where an uploaded file may be saved: directly inside ``seeds_dir``, or an ``InputError``.
+
+    Refuses names that would leave the folder (``../``, absolute paths, drive letters, separators),
+    hidden names, and types that cannot be indexed. A link already at that name is not followed.
+    """
+    name = filename or ""
+    shown = name if len(name) <= 80 else name[:77] + "..."
+    leaves = (
+        not name.strip()
+        or "\x00" in name
+        or "/" in name
+        or "\\" in name
+        or PureWindowsPath(name).drive
+        or Path(name).is_absolute()
+        or name in (".", "..")
+    )
+    if leaves:
+        raise InputError(f"The file name {shown!r} is not a plain file name; rename the file and upload it again.")
+    if name.startswith("."):
+        raise InputError(f"The file name {shown!r} is hidden (starts with '.'); rename the file and upload it again.")
+    if Path(name).suffix.lower() not in SUFFIXES:
+        raise InputError(f"{shown} is not a .txt, .md or .html file; only articles in those formats can be added.")
+    target = seeds_dir / name
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise InputError(f"{shown} already exists in {seeds_dir} and is not a plain file; choose another name.")
+    if target.resolve().parent != seeds_dir.resolve():
+        raise InputError(f"The file name {shown!r} would leave {seeds_dir}; rename the file and upload it again.")
+    return target

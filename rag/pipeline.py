@@ -13,7 +13,7 @@ from rag.answer import Answerer, not_said
 from rag.config import Settings
 from rag.embeddings import USEEmbeddings, load_embeddings
 from rag.errors import InputError
-from rag.indexer import Indexer, IndexReport, Progress, load_articles
+from rag.indexer import IndexReport, Progress, index_paths
 from rag.lexical import tokens
 from rag.retrieve import Retriever
 from rag.types import Answer
@@ -92,10 +92,8 @@ class Bot:
         rebuild: bool = False,
         wait: float = 0.0,
     ) -> IndexReport:
-        paths = [str(p) for p in paths]
-        articles = load_articles(paths, self.settings)
-        report = Indexer(self.settings, self.encoders, progress).run(
-            articles, prune_under=paths if prune else (), rebuild=rebuild, wait=wait
+        report = index_paths(
+            self.settings, self.encoders, paths, progress=progress, prune=prune, rebuild=rebuild, wait=wait
         )
         with self._lock:
             self._retriever = None  # reopen on next use, seeing the new manifest

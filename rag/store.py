@@ -2,10 +2,11 @@
 
 Layout of the index folder::
 
-    manifest.json     what is indexed (articles, model, collections); replaced atomically
-    articles/<id>.txt the article text every citation offset refers to
-    chroma/           the embedded Chroma store (absent in server mode)
-    .write.lock       held by the single writer
+    manifest.json       what is indexed (articles, model, collections); replaced atomically
+    manifest.next.json  a build into new collections (new model or chunking) still under way
+    articles/<id>.txt   the article text every citation offset refers to
+    chroma/             the embedded Chroma store (absent in server mode)
+    .write.lock         held by the single writer
 """
 
 from __future__ import annotations
@@ -22,12 +23,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from rag.chunking import text_hash
 from rag.errors import IndexUnavailable
+from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+PENDING = "manifest.next.json"
 FORMAT_VERSION = 1
+COLLECTION_PREFIX = "chunks-"
+BATCH = 32
+# What may sit in an index folder; a writer refuses a folder holding anything else.
+_OWN_NAMES = {MANIFEST, PENDING, "articles", "chroma", ".write.lock", ".gitkeep"}
 
 
 @dataclass
@@ -45,23 +53,54 @@ class Manifest:
         return self.__dict__.copy()
 
 
-def read_manifest(index_dir: Path) -> Manifest | None:
-    path = index_dir / MANIFEST
-    if not path.exists():
+def read_manifest(index_dir: Path, name: str = MANIFEST) -> Manifest | None:
+    path = index_dir / name
+    if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Manifest(**data)
+        manifest = Manifest(**data)
     except (ValueError, TypeError) as exc:
         raise IndexUnavailable(
-            f"{index_dir} holds a damaged manifest.json; rebuild it with: python -m rag index --rebuild"
+            f"{index_dir} holds a damaged {name}; rebuild it with: python -m rag index --rebuild"
         ) from exc
+    if manifest.version > FORMAT_VERSION:
+        raise IndexUnavailable(f"{index_dir} was written by a newer version of this program; update it.")
+    return manifest
 
 
-def write_manifest(index_dir: Path, manifest: Manifest) -> None:
+def write_manifest(index_dir: Path, manifest: Manifest, name: str = MANIFEST) -> None:
     """Replace the manifest atomically: readers see the old one or the new one."""
     manifest.built_at = time.time()
-    _atomic_write(index_dir / MANIFEST, json.dumps(manifest.to_json(), ensure_ascii=False, indent=1))
+    _atomic_write(index_dir / name, json.dumps(manifest.to_json(), ensure_ascii=False, indent=1))
+
+
+def remove_manifest(index_dir: Path, name: str) -> None:
+    (index_dir / name).unlink(missing_ok=True)
+
+
+def remove_stray_files(index_dir: Path, keep_articles: set[str]) -> None:
+    """Delete article texts no manifest lists and temp files of interrupted writes (writer only)."""
+    folder = index_dir / "articles"
+    for path in [*folder.glob("*.txt"), *folder.glob(".*.tmp"), *index_dir.glob(".*.tmp")]:
+        if path.suffix == ".tmp" or path.stem not in keep_articles:
+            path.unlink(missing_ok=True)
+
+
+def check_index_dir(index_dir: Path) -> None:
+    """Refuse to write into a file, or into a folder that holds anything but an index."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexUnavailable(f"{index_dir} is a file, not an index folder; give a folder with --index-dir.")
+    if not index_dir.is_dir():
+        return
+    foreign = sorted(
+        p.name for p in index_dir.iterdir() if p.name not in _OWN_NAMES and not p.name.endswith(".tmp")
+    )
+    if foreign:
+        raise IndexUnavailable(
+            f"{index_dir} is not an index folder (it holds {foreign[0]!r}); "
+            "give an empty or new folder with --index-dir."
+        )
 
 
 def article_path(index_dir: Path, article_id: str) -> Path:
@@ -97,22 +136,28 @@ def _atomic_write(path: Path, text: str) -> None:
 @contextlib.contextmanager
 def writer_lock(index_dir: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the single-writer lock of ``index_dir``; wait up to ``wait`` seconds for it."""
+    check_index_dir(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     path = index_dir / ".write.lock"
     fh = open(path, "a+")
     deadline = time.monotonic() + wait
+    told = False
     while True:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
         except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
             if time.monotonic() >= deadline:
-                fh.seek(0)
-                holder = fh.read().strip() or "another process"
                 fh.close()
                 raise IndexUnavailable(
-                    f"{index_dir} is being updated by {holder}; wait for it to finish, then run again."
+                    f"{index_dir} is being updated by {holder}; wait for it to finish and run again "
+                    "(or give --wait SECONDS)."
                 ) from None
+            if not told:
+                log.warning("%s is being updated by %s; waiting up to %g s for it", index_dir, holder, wait)
+                told = True
             time.sleep(0.2)
     try:
         fh.seek(0)
@@ -151,6 +196,21 @@ def make_client(index_dir: Path, chroma_url: str | None) -> Any:
     return client
 
 
+def collection_names(client: Any) -> list[str]:
+    """Names of this program's collections in the store."""
+    names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
+    return [n for n in names if n.startswith(COLLECTION_PREFIX)]
+
+
+def open_collection(client: Any, name: str, encoder: Any) -> Any:
+    """A raw Chroma collection in cosine space, created when missing; vectors are always passed in."""
+    return client.get_or_create_collection(
+        name,
+        configuration={"hnsw": {"space": "cosine"}},
+        metadata={"embedding": encoder.name, "dim": encoder.dim},
+    )
+
+
 def reset_client_cache() -> None:
     """Forget cached Chroma systems so a new client sees rows another process wrote."""
     from chromadb.api.shared_system_client import SharedSystemClient
@@ -169,3 +229,71 @@ def vectorstore(client: Any, name: str, embeddings: Any) -> Any:
         collection_configuration={"hnsw": {"space": "cosine"}},
         collection_metadata={"embedding": embeddings.name, "dim": embeddings.dim},
     )
+
+
+def writer_client(index_dir: Path, chroma_url: str | None) -> Any:
+    """A client for writing. A cached Chroma system may predate another process's writes, and
+    writing through it would overwrite them: the writer always starts from what is on disk."""
+    if chroma_url is None:
+        reset_client_cache()
+    return make_client(index_dir, chroma_url)
+
+
+def existing_collections(client: Any, manifest: Manifest) -> list[Any]:
+    have = set(collection_names(client))
+    return [client.get_collection(n) for n in manifest.collections.values() if n in have]
+
+
+def delete_collection(client: Any, name: str) -> None:
+    try:
+        client.delete_collection(name)
+    except Exception:  # already gone is fine; Chroma raises several types for it
+        log.debug("collection %s was already gone", name)
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "article_id": chunk.article_id,
+        "source": chunk.source,
+        "title": chunk.title,
+        "start": chunk.start,
+        "end": chunk.end,
+        "seq": chunk.seq,
+        "hash": text_hash(chunk.text),
+    }
+
+
+def upsert_chunks(cols: list[Any], encoders: list[Any], chunks: list[Chunk]) -> int:
+    """Write chunks into each encoder's collection. A chunk whose text is already stored keeps its
+    vector instead of being embedded again. Returns how many chunks needed embedding."""
+    embedded = 0
+    for col, enc in zip(cols, encoders, strict=True):
+        fresh_count = 0
+        for i in range(0, len(chunks), BATCH):
+            batch = chunks[i : i + BATCH]
+            metas = [chunk_metadata(c) for c in batch]
+            hashes = [m["hash"] for m in metas]
+            known = col.get(where={"hash": {"$in": hashes}}, include=["embeddings", "metadatas"])
+            cache = {m["hash"]: list(map(float, e)) for m, e in zip(known["metadatas"], known["embeddings"], strict=True)}
+            missing = [c.text for c, h in zip(batch, hashes, strict=True) if h not in cache]
+            fresh = iter(enc.embed_documents(missing))
+            fresh_count += len(missing)
+            vectors = [cache[h] if h in cache else next(fresh) for h in hashes]
+            col.upsert(ids=[c.id for c in batch], embeddings=vectors, documents=[c.text for c in batch], metadatas=metas)
+        embedded = max(embedded, fresh_count)
+    return embedded
+
+
+def drop_orphans(client: Any, manifests: list[Manifest]) -> None:
+    """Remove what a crashed run left: collections no manifest names, chunks of unlisted articles."""
+    names = {n for m in manifests for n in m.collections.values()}
+    for name in collection_names(client):
+        if name not in names:
+            delete_collection(client, name)
+    for manifest in manifests:
+        keep = list(manifest.articles)
+        for col in existing_collections(client, manifest):
+            if keep:
+                col.delete(where={"article_id": {"$nin": keep}})
+            elif col.count():
+                col.delete(ids=col.get(include=[])["ids"])

@@ -1,0 +1,146 @@
+"""Helpers for the index tests: small articles, index snapshots, a local web server."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rag import store
+
+BRIDGE = (
+    "Neue Brücke in Tübingen\n\n"
+    "Die neue Neckarbrücke in Tübingen wurde am 3. Oktober 2024 eröffnet. Sie ruht auf 48 Pfeilern "
+    "und ist 412 Meter lang. Bürgermeister Klaus Berger sprach von einem großen Tag für die Stadt.\n\n"
+    "Der Bau kostete 31 Millionen Euro. Die Arbeiten dauerten drei Jahre, u. a. wegen eines Hochwassers "
+    "im Jahr 2022. Radfahrer bekommen eine eigene Spur.\n"
+)
+FERRY = (
+    "Fähre nach Oslo\n\n"
+    "Die Reederei in Kiel stellt eine neue Fähre in Dienst. Das Schiff bietet Platz für 2.100 Passagiere "
+    "und 500 Autos. Kapitänin Maren Olsen steuert es ab dem 1. Mai zweimal pro Woche nach Oslo.\n\n"
+    "Die Überfahrt dauert etwa zwanzig Stunden. An Bord gibt es ein Kino und drei Restaurants.\n"
+)
+MINE = (
+    "Silbermine im Erzgebirge\n\n"
+    "In Freiberg hat ein Bergbauunternehmen eine stillgelegte Silbermine wieder geöffnet. Geologin "
+    "Petra Lang schätzt die Vorräte auf 90 Tonnen Silber. Zunächst arbeiten 140 Bergleute unter Tage.\n\n"
+    "Umweltverbände fürchten um das Grundwasser und haben Klage eingereicht.\n"
+)
+
+TRAIN = (
+    "Nachtzug nach Wien\n\n"
+    "Ab Dezember fährt wieder ein Nachtzug von Hamburg nach Wien. Die Fahrt dauert 13 Stunden, "
+    "der Zug hat 11 Wagen mit Schlafabteilen. Bahnchef Jonas Weber nannte die Nachfrage überraschend hoch.\n"
+)
+
+BRIDGE_Q = "Auf wie vielen Pfeilern ruht die Neckarbrücke in Tübingen?"
+FERRY_Q = "Wie viele Passagiere passen auf die neue Fähre nach Oslo?"
+MINE_Q = "Wie viele Tonnen Silber liegen in der Mine in Freiberg?"
+TRAIN_Q = "Wie lange dauert die Fahrt mit dem Nachtzug von Hamburg nach Wien?"
+
+
+class Remembering:
+    """A real encoder that remembers the vectors it made, so tests that build many small indexes
+    of the same articles pay for each text once. Vectors are the model's own."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self._seen: dict[str, list[float]] = {}
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        new = [t for t in dict.fromkeys(texts) if t not in self._seen]
+        self._seen.update(zip(new, self.inner.embed_documents(new), strict=True))
+        return [self._seen[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def write_articles(folder: Path, **articles: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in articles.items():
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
+def collection_counts(index_dir: Path) -> dict[str, int]:
+    """Rows per collection, read through a fresh client as a new reader would."""
+    store.reset_client_cache()
+    client = store.make_client(index_dir, None)
+    return {name: client.get_collection(name).count() for name in sorted(store.collection_names(client))}
+
+
+def snapshot(index_dir: Path) -> tuple[str | None, dict[str, int], list[str]]:
+    """What a bad input must leave unchanged: the manifest, the rows of every collection, the texts."""
+    manifest = index_dir / store.MANIFEST
+    texts = sorted(p.name for p in (index_dir / "articles").glob("*")) if (index_dir / "articles").is_dir() else []
+    counts = collection_counts(index_dir) if (index_dir / "chroma").is_dir() else {}
+    return (manifest.read_text(encoding="utf-8") if manifest.exists() else None), counts, texts
+
+
+def assert_consistent(index_dir: Path) -> store.Manifest:
+    """No orphans: each collection holds exactly the chunks the manifest lists, and one text per article."""
+    manifest = store.read_manifest(index_dir)
+    assert manifest is not None
+    assert not (index_dir / store.PENDING).exists()
+    expected = sum(m["chunks"] for m in manifest.articles.values())
+    counts = collection_counts(index_dir)
+    assert sorted(counts) == sorted(manifest.collections.values()), "a collection no manifest names"
+    assert all(n == expected for n in counts.values()), (counts, expected)
+    texts = {p.stem for p in (index_dir / "articles").glob("*.txt")}
+    assert texts == set(manifest.articles)
+    client = store.make_client(index_dir, None)
+    for name in manifest.collections.values():
+        got = client.get_collection(name).get(include=["metadatas"])
+        assert {m["article_id"] for m in got["metadatas"]} == set(manifest.articles)
+    return manifest
+
+
+def manifest_json(index_dir: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((index_dir / store.MANIFEST).read_text(encoding="utf-8"))
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: ClassVar[dict[str, tuple[str, bytes, float]]] = {}
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/umleitung"):
+            self.send_response(302)
+            self.send_header("Location", "file:///etc/passwd" if self.path.endswith("datei") else "ftp://127.0.0.1/a.txt")
+            self.end_headers()
+            return
+        if self.path not in self.routes:
+            self.send_error(404, "Not Found")
+            return
+        ctype, body, delay = self.routes[self.path]
+        time.sleep(delay)
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def web_server(routes: dict[str, tuple[str, bytes, float]]) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 serving ``routes`` (path -> content type, body, delay); unknown
+    paths answer 404, ``/umleitung-*`` redirects to file:// or ftp://."""
+    handler = type("Handler", (_Handler,), {"routes": routes})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
