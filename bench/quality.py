@@ -142,9 +142,7 @@ def evaluate_seed(
     if "bm25" in peers:
         systems["bm25"] = BM25Peer(read_articles([SEED_ARTICLE])).ask
     if "langchain" in peers:
-        systems["langchain"] = LangChainPeer(
-            read_articles([SEED_ARTICLE]), workdir / "langchain-seed"
-        ).ask
+        systems["langchain"] = LangChainPeer(read_articles([SEED_ARTICLE]), workdir / "langchain-seed").ask
     out: dict[str, Any] = {"questions": len(items), "systems": {}}
     for name, ask in systems.items():
         answers, seconds = _ask_all(f"seed {name}", ask, [it.question for it in items])
@@ -182,18 +180,12 @@ def run(
             "python": platform.python_version(),
             "arch": platform.machine(),
         },
-        "settings": settings.model_dump(
-            mode="json", exclude={"index_dir", "seeds_dir"}
-        ),
+        "settings": settings.model_dump(mode="json", exclude={"index_dir", "seeds_dir"}),
     }
-    with tempfile.TemporaryDirectory(
-        prefix="rag-eval-", ignore_cleanup_errors=True
-    ) as tmp:
+    with tempfile.TemporaryDirectory(prefix="rag-eval-", ignore_cleanup_errors=True) as tmp:
         if data in ("xquad", "all"):
             items, names = select(load_xquad(XQUAD_DIR, LANGS), articles, limit)
-            report["xquad"] = evaluate_xquad(
-                settings, encoders, items, names, Path(tmp), peers
-            )
+            report["xquad"] = evaluate_xquad(settings, encoders, items, names, Path(tmp), peers)
         if data in ("seed", "all"):
             report["seed"] = evaluate_seed(settings, encoders, Path(tmp), peers)
     report["seconds"] = round(time.monotonic() - started, 1)
@@ -215,9 +207,7 @@ def main(
     report = run(settings, None, data, limit, articles, PEERS if peers else (), command)
     print(tables(report))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-    )
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     _note(f"wrote {out} ({report['seconds']:.0f} s)")
     return 0
 
@@ -259,24 +249,25 @@ def tables(report: dict[str, Any]) -> str:
             for lang in LANGS:
                 fails = x["systems"]["ours"]["failures"][lang]
                 kinds = ", ".join(f"{k} {fails[k]}" for k in FAILURE_KINDS)
-                parts.append(f"ours, {lang} short-answer misses: {kinds}")
+                whole = x["systems"]["ours"][lang]["short_answer_is_whole_quote"]
+                parts.append(
+                    f"ours {lang}, short-answer misses: {kinds} "
+                    f"(of them {fails['wrong_sentence_gold_at_rank_1']} wrong sentences with "
+                    f"the gold in the top passage); the short answer is a whole quoted "
+                    f"sentence in {whole:.1%} of answers"
+                )
     if "seed" in report:
         s = report["seed"]
-        parts.append(
-            f"\nSeed gold set: {s['questions']} questions over the seed article"
-        )
+        parts.append(f"\nSeed gold set: {s['questions']} questions over the seed article")
         parts.append(_table(s["systems"], (*LANGS, "all"), _SEED_COLUMNS))
     parts.append(f"\n{report['seconds']:.0f} s in all")
     return "\n".join(parts)
 
 
-def _table(
-    systems: dict[str, Any], langs: Sequence[str], columns: list[tuple[str, str, str]]
-) -> str:
+def _table(systems: dict[str, Any], langs: Sequence[str], columns: list[tuple[str, str, str]]) -> str:
     head = ["system", "questions", *(c[0] for c in columns)]
     rows = [
-        [f"{name} {lang}", str(m[lang]["questions"])]
-        + [format(m[lang][key], f) for _, key, f in columns]
+        [f"{name} {lang}", str(m[lang]["questions"])] + [format(m[lang][key], f) for _, key, f in columns]
         for lang in langs
         for name, m in systems.items()
     ]
@@ -307,9 +298,7 @@ def _xquad_details(report: XQuADReport) -> list[dict[str, Any]]:
                 "gold_span": [r.item.start, r.item.end],
                 "short_answer": r.answer.short_answer,
                 "citation": r.answer.citations[0].quote if r.answer.citations else None,
-                "top_passage": [Path(top.source).name, top.start, top.end]
-                if top
-                else None,
+                "top_passage": [Path(top.source).name, top.start, top.end] if top else None,
             }
         out.append(row)
     return out
@@ -336,9 +325,7 @@ def _seed_misses(report: GoldReport) -> list[dict[str, Any]]:
     return out
 
 
-def _ask_all(
-    label: str, ask: Ask, questions: Sequence[str]
-) -> tuple[list[Answer], float]:
+def _ask_all(label: str, ask: Ask, questions: Sequence[str]) -> tuple[list[Answer], float]:
     from tqdm import tqdm
 
     t0 = time.monotonic()

@@ -94,9 +94,7 @@ def _mean(xs: Sequence[Any]) -> float:
 # -- XQuAD-dev: German articles, English and German questions, gold answer offsets -------------
 
 FAILURE_KINDS = ("near_span", "abstained", "retrieval_miss", "wrong_sentence", "wrong_span")
-_ARTICLES = re.compile(
-    r"\b(der|die|das|den|dem|des|ein|eine|einen|einem|einer|eines|the|a|an)\b"
-)
+_ARTICLES = re.compile(r"\b(der|die|das|den|dem|des|ein|eine|einen|einem|einer|eines|the|a|an)\b")
 
 
 def loose(text: str) -> str:
@@ -122,7 +120,8 @@ class XQuADItem:
 
 def load_xquad(folder: Path, langs: Sequence[str] = ("en", "de")) -> list[XQuADItem]:
     """Every question of ``folder/questions.jsonl`` in each of ``langs``, in file order per language."""
-    rows = [json.loads(line) for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
     return [
         XQuADItem(r["id"], lang, r[f"question_{lang}"], r["answer_de"], r["article"], r["answer_start"])
         for lang in langs
@@ -193,8 +192,15 @@ class XQuADReport:
         }
 
     def failures(self, lang: str | None = None) -> dict[str, int]:
-        kinds = [r.kind(self.shown) for r in self.results if lang is None or r.item.lang == lang]
-        return {k: kinds.count(k) for k in FAILURE_KINDS}
+        """Short-answer misses by kind, and how many wrong sentences came from a top passage
+        that held the answer (the answer step's miss, not retrieval's)."""
+        rs = [r for r in self.results if lang is None or r.item.lang == lang]
+        kinds = [r.kind(self.shown) for r in rs]
+        out = {k: kinds.count(k) for k in FAILURE_KINDS}
+        out["wrong_sentence_gold_at_rank_1"] = sum(
+            k == "wrong_sentence" and r.rank == 1 for r, k in zip(rs, kinds, strict=True)
+        )
+        return out
 
 
 def score_xquad(items: Sequence[XQuADItem], answers: Sequence[Answer], root: Path, shown: int = 5) -> XQuADReport:
@@ -207,7 +213,8 @@ def score_xquad(items: Sequence[XQuADItem], answers: Sequence[Answer], root: Pat
             None,
         )
         short_ok = not ans.abstained and contains_any(ans.short_answer, [item.answer])
-        loose_ok = not ans.abstained and bool(loose(item.answer)) and loose(item.answer) in loose(ans.short_answer or "")
+        gold_loose = loose(item.answer)
+        loose_ok = not ans.abstained and bool(gold_loose) and gold_loose in loose(ans.short_answer or "")
         first = ans.citations[0] if ans.citations else None
         cited_ok = first is not None and covers(first.source, first.start, first.end, gold, item.start, item.end)
         report.results.append(XQuADResult(item, ans, rank, short_ok, cited_ok, loose_ok))

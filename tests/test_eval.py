@@ -26,9 +26,7 @@ def _answer(short: str | None, *passages: Passage) -> Answer:
 
 
 def test_a_passage_counts_only_when_it_covers_the_whole_answer_span() -> None:
-    item = XQuADItem(
-        "q", "de", "Wer?", "Luke Kuechly", "articles/a.txt", 100
-    )  # [100, 112)
+    item = XQuADItem("q", "de", "Wer?", "Luke Kuechly", "articles/a.txt", 100)  # [100, 112)
     assert covers(GOLD, 90, 112, GOLD, item.start, item.end)
     assert covers("data/./articles/a.txt", 100, 112, GOLD, item.start, item.end)
     assert not covers(GOLD, 90, 111, GOLD, item.start, item.end)  # ends one char early
@@ -69,9 +67,7 @@ def test_short_answer_misses_are_sorted_by_kind() -> None:
     assert abstained.rates()["abstain_on_answerable"] == 1.0
 
 
-def test_eval_on_two_articles_scores_ours_and_the_peers(
-    encoders, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_eval_on_two_articles_scores_ours_and_the_peers(encoders, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from rag.config import Settings
 
     every = load_xquad(XQUAD_DIR)
@@ -102,13 +98,8 @@ def test_eval_on_two_articles_scores_ours_and_the_peers(
             assert m["mean_top_passage_chars"] > 0, (name, lang)
     ours = report["systems"]["ours"]
     assert ours["de"]["recall_at_5"] >= 0.75
-    assert (
-        ours["de"]["mean_short_answer_chars"]
-        < report["systems"]["bm25"]["de"]["mean_short_answer_chars"]
-    )
-    easy = next(
-        q for q in report["ours_questions"] if q["id"] == EASY_DE and q["lang"] == "de"
-    )
+    assert ours["de"]["mean_short_answer_chars"] < report["systems"]["bm25"]["de"]["mean_short_answer_chars"]
+    easy = next(q for q in report["ours_questions"] if q["id"] == EASY_DE and q["lang"] == "de")
     assert easy["rank"] == 1 and easy["kind"] == "ok", easy
     printed = tables({"xquad": report, "seconds": 1.0})
     assert "| ours de | 9 |" in printed and "| langchain en | 8 |" in printed
