@@ -11,16 +11,65 @@ from rag.types import Article, Chunk
 # Abbreviations after which a period does not end a sentence (German and English news text).
 # Single letters ("z. B.", "u. a.", "John F. Kennedy") are handled by the length rule below.
 _ABBREVIATIONS = {
-    "bzw", "ca", "dr", "prof", "nr", "st", "usw", "vgl", "inkl", "ggf", "mr", "mrs", "ms", "jr",
-    "sr", "vs", "etc", "jh", "mio", "mrd", "abs", "art", "str", "min", "max", "gen", "no", "co",
-    "corp", "inc", "ltd", "mt", "ft", "bsp", "evtl", "tel", "dt", "engl", "franz", "lt", "hl",
+    "bzw",
+    "ca",
+    "dr",
+    "prof",
+    "nr",
+    "st",
+    "usw",
+    "vgl",
+    "inkl",
+    "ggf",
+    "mr",
+    "mrs",
+    "ms",
+    "jr",
+    "sr",
+    "vs",
+    "etc",
+    "jh",
+    "mio",
+    "mrd",
+    "abs",
+    "art",
+    "str",
+    "min",
+    "max",
+    "gen",
+    "no",
+    "co",
+    "corp",
+    "inc",
+    "ltd",
+    "mt",
+    "ft",
+    "bsp",
+    "evtl",
+    "tel",
+    "dt",
+    "engl",
+    "franz",
+    "lt",
+    "hl",
 }
-_MONTHS = (
-    "januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|jänner"
-)
+_MONTHS = "januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|jänner"
 # Words after which "<number>." is an ordinal ("der 2. Weltkrieg", "im 19. Jahrhundert").
 _ORDINAL_CUES = {
-    "der", "die", "das", "dem", "den", "des", "zum", "zur", "am", "im", "vom", "beim", "ab", "seit",
+    "der",
+    "die",
+    "das",
+    "dem",
+    "den",
+    "des",
+    "zum",
+    "zur",
+    "am",
+    "im",
+    "vom",
+    "beim",
+    "ab",
+    "seit",
 }
 _HEADING_OR_ITEM = re.compile(r"#{1,6}\s|[-*•]\s")
 # A terminator, optional closing quotes/brackets, whitespace, then what may start a sentence.
@@ -135,9 +184,7 @@ def chunk_article(article: Article, max_chars: int) -> list[Chunk]:
     while i < len(sents):
         j = i + 1
         while (
-            j < len(sents)
-            and sents[j].paragraph == sents[i].paragraph
-            and sents[j].end - sents[i].start <= max_chars
+            j < len(sents) and sents[j].paragraph == sents[i].paragraph and sents[j].end - sents[i].start <= max_chars
         ):
             j += 1
         start, end = sents[i].start, sents[j - 1].end
@@ -157,9 +204,7 @@ def chunk_article(article: Article, max_chars: int) -> list[Chunk]:
             break
         # Overlap by one sentence when the next chunk can then still grow past this one.
         overlap = (
-            j - 1 > i
-            and sents[j].paragraph == sents[i].paragraph
-            and sents[j].end - sents[j - 1].start <= max_chars
+            j - 1 > i and sents[j].paragraph == sents[i].paragraph and sents[j].end - sents[j - 1].start <= max_chars
         )
         i = j - 1 if overlap else j
     return chunks

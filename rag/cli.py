@@ -96,7 +96,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     status = 0
     for dup, known in report.duplicates:
         if dup in paths:  # named on the command line: the user asked for exactly this file
-            print(f"error: {dup} has the same text as {known}, which is indexed; nothing was added for it.", file=sys.stderr)
+            print(f"error: {dup} has the same text as {known}, which is indexed; nothing was added for it.",
+                  file=sys.stderr)
             status = 2
         else:
             print(f"skipped {dup}: same text as {known}", file=sys.stderr)

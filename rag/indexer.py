@@ -216,8 +216,10 @@ class Indexer:
             if pending is not None and target is not pending:
                 store.remove_manifest(self.dir, store.PENDING)
             store.drop_orphans(client, [m for m in (live, target) if m is not None])
-            cols = [store.open_collection(client, name, enc)
-                    for name, enc in zip(target.collections.values(), self.encoders, strict=True)]
+            cols = [
+                store.open_collection(client, name, enc)
+                for name, enc in zip(target.collections.values(), self.encoders, strict=True)
+            ]
             if not staged:
                 self._repair(cols, target, plan, report)
             self._apply(cols, target, plan, store.PENDING if staged else store.MANIFEST, report)
@@ -301,7 +303,8 @@ class Indexer:
                     plan.carried.add(aid)
         renamed = {a.id for a in plan.rename}
         plan.remove = [
-            aid for aid, meta in listed.items()
+            aid
+            for aid, meta in listed.items()
             if aid not in renamed and meta["source"] not in present and _is_under(meta["source"], prune_under)
         ]
         return plan
@@ -326,8 +329,12 @@ class Indexer:
             done += len(chunks)
             self.progress(done, total, art.source)
             target.articles[art.id] = {
-                "source": art.source, "title": art.title, "lang": art.lang,
-                "chunks": len(chunks), "chars": len(art.text), "sha": text_hash(art.text),
+                "source": art.source,
+                "title": art.title,
+                "lang": art.lang,
+                "chunks": len(chunks),
+                "chars": len(art.text),
+                "sha": text_hash(art.text),
                 "added_at": time.time(),
             }
             if prev is not None and prev != art.id:

@@ -84,9 +84,7 @@ def _walk(folder: Path) -> list[Path]:
     out = []
     for root, dirs, files in os.walk(folder, onerror=refuse):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        out.extend(
-            Path(root) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in SUFFIXES
-        )
+        out.extend(Path(root) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in SUFFIXES)
     return sorted(out)
 
 
@@ -103,8 +101,7 @@ def read_article(path: Path, source: str, max_bytes: int) -> Loaded:
         size = path.stat().st_size
         if size > max_bytes:
             raise InputError(
-                f"{source} is {size:,} bytes, over the limit of {max_bytes:,}; "
-                "split it or raise RAG_MAX_FILE_BYTES."
+                f"{source} is {size:,} bytes, over the limit of {max_bytes:,}; split it or raise RAG_MAX_FILE_BYTES."
             )
         data = path.read_bytes()
     except PermissionError:
@@ -132,8 +129,12 @@ def decode(data: bytes, name: str, declared: str | None = None) -> tuple[str, st
     if not data.strip():
         raise InputError(f"{name} is empty; give a file with the article's text.")
     text, encoding = None, "utf-8"
-    for bom, enc in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-                     (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+    for bom, enc in (
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
         if data.startswith(bom):
             text, encoding = _try_decode(data, enc), enc
             break
@@ -250,7 +251,9 @@ def fetch_article(url: str, max_bytes: int, timeout: float) -> Loaded:
 def fetch(url: str, max_bytes: int, timeout: float) -> tuple[bytes, str, str | None]:
     """Body, media type and declared charset of ``url``; at most ``max_bytes`` within ``timeout`` s."""
     opener = urllib.request.build_opener(_HttpOnlyRedirects)
-    request = urllib.request.Request(url, headers={"User-Agent": "rag-news-indexer/1", "Accept": "text/html, text/plain"})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": "rag-news-indexer/1", "Accept": "text/html, text/plain"}
+    )
     deadline = time.monotonic() + timeout
     slow = InputError(f"{url}: no complete answer within {timeout:g} s; try again later or save the page as a file.")
     try:

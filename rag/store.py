@@ -93,9 +93,7 @@ def check_index_dir(index_dir: Path) -> None:
         raise IndexUnavailable(f"{index_dir} is a file, not an index folder; give a folder with --index-dir.")
     if not index_dir.is_dir():
         return
-    foreign = sorted(
-        p.name for p in index_dir.iterdir() if p.name not in _OWN_NAMES and not p.name.endswith(".tmp")
-    )
+    foreign = sorted(p.name for p in index_dir.iterdir() if p.name not in _OWN_NAMES and not p.name.endswith(".tmp"))
     if foreign:
         raise IndexUnavailable(
             f"{index_dir} is not an index folder (it holds {foreign[0]!r}); "
@@ -274,12 +272,16 @@ def upsert_chunks(cols: list[Any], encoders: list[Any], chunks: list[Chunk]) -> 
             metas = [chunk_metadata(c) for c in batch]
             hashes = [m["hash"] for m in metas]
             known = col.get(where={"hash": {"$in": hashes}}, include=["embeddings", "metadatas"])
-            cache = {m["hash"]: list(map(float, e)) for m, e in zip(known["metadatas"], known["embeddings"], strict=True)}
+            cache = {
+                m["hash"]: list(map(float, e)) for m, e in zip(known["metadatas"], known["embeddings"], strict=True)
+            }
             missing = [c.text for c, h in zip(batch, hashes, strict=True) if h not in cache]
             fresh = iter(enc.embed_documents(missing))
             fresh_count += len(missing)
             vectors = [cache[h] if h in cache else next(fresh) for h in hashes]
-            col.upsert(ids=[c.id for c in batch], embeddings=vectors, documents=[c.text for c in batch], metadatas=metas)
+            col.upsert(
+                ids=[c.id for c in batch], embeddings=vectors, documents=[c.text for c in batch], metadatas=metas
+            )
         embedded = max(embedded, fresh_count)
     return embedded
 

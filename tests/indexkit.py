@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import http.server
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -102,17 +101,15 @@ def assert_consistent(index_dir: Path) -> store.Manifest:
     return manifest
 
 
-def manifest_json(index_dir: Path) -> dict:  # type: ignore[type-arg]
-    return json.loads((index_dir / store.MANIFEST).read_text(encoding="utf-8"))
-
-
 class _Handler(http.server.BaseHTTPRequestHandler):
     routes: ClassVar[dict[str, tuple[str, bytes, float]]] = {}
 
     def do_GET(self) -> None:
         if self.path.startswith("/umleitung"):
             self.send_response(302)
-            self.send_header("Location", "file:///etc/passwd" if self.path.endswith("datei") else "ftp://127.0.0.1/a.txt")
+            self.send_header(
+                "Location", "file:///etc/passwd" if self.path.endswith("datei") else "ftp://127.0.0.1/a.txt"
+            )
             self.end_headers()
             return
         if self.path not in self.routes:

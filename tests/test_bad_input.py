@@ -42,8 +42,12 @@ def test_an_empty_question_is_refused(index: Path, question: str, capsys: pytest
 
 def test_a_missing_path_is_refused(index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "gibt-es-nicht.txt"
-    _refused(["index", "--quiet", "--index-dir", str(index), str(missing)], capsys, index,
-             f"{missing}: no such file or folder")
+    _refused(
+        ["index", "--quiet", "--index-dir", str(index), str(missing)],
+        capsys,
+        index,
+        f"{missing}: no such file or folder",
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,8 +59,14 @@ def test_a_missing_path_is_refused(index: Path, tmp_path: Path, capsys: pytest.C
     ],
     ids=["empty", "binary", "over-size-limit"],
 )
-def test_unusable_files_are_refused(  # type: ignore[no-untyped-def]
-    index: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, name: str, data: bytes, message: str
+def test_unusable_files_are_refused(
+    index: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    data: bytes,
+    message: str,
 ) -> None:
     monkeypatch.setenv("RAG_MAX_FILE_BYTES", "1000")
     path = tmp_path / name
@@ -89,8 +99,12 @@ def test_an_unreadable_file_is_refused_even_when_permissions_cannot_be_tested(
         return real(self)
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    _refused(["index", "--quiet", "--index-dir", str(index), str(path)], capsys, index,
-             f"{path} cannot be read (permission denied)")
+    _refused(
+        ["index", "--quiet", "--index-dir", str(index), str(path)],
+        capsys,
+        index,
+        f"{path} cannot be read (permission denied)",
+    )
 
 
 def test_a_folder_that_is_not_an_index_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,7 +123,9 @@ def test_a_folder_that_is_not_an_index_is_refused(tmp_path: Path, capsys: pytest
     assert sorted(p.name for p in folder.iterdir()) == listing
 
 
-def test_a_damaged_manifest_is_reported_not_a_traceback(index: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_manifest_is_reported_not_a_traceback(
+    index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "index"
     shutil.copytree(index, broken)
     (broken / "manifest.json").write_text('{"embedding": ', encoding="utf-8")
@@ -119,11 +135,15 @@ def test_a_damaged_manifest_is_reported_not_a_traceback(index: Path, tmp_path: P
 
 @pytest.mark.parametrize(
     ("path", "message"),
-    [("/fehlt", "answered 404 Not Found"), ("/bild", "is image/png, not a web page"), ("/langsam", "no complete answer within 0.5 s")],
+    [
+        ("/fehlt", "answered 404 Not Found"),
+        ("/bild", "is image/png, not a web page"),
+        ("/langsam", "no complete answer within 0.5 s"),
+    ],
     ids=["404", "not-text", "timeout"],
 )
-def test_bad_web_addresses_are_refused(  # type: ignore[no-untyped-def]
-    index: Path, capsys, monkeypatch: pytest.MonkeyPatch, path: str, message: str
+def test_bad_web_addresses_are_refused(
+    index: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, path: str, message: str
 ) -> None:
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv("RAG_FETCH_TIMEOUT", "0.5")
@@ -136,8 +156,12 @@ def test_an_index_lock_held_elsewhere_makes_index_refuse(index: Path, capsys: py
     from rag import store
 
     with store.writer_lock(index):
-        _refused(["index", "--quiet", "--index-dir", str(index), str(ROOT / "seeds")], capsys, index,
-                 f"{index} is being updated by process {os.getpid()}; wait for it to finish")
+        _refused(
+            ["index", "--quiet", "--index-dir", str(index), str(ROOT / "seeds")],
+            capsys,
+            index,
+            f"{index} is being updated by process {os.getpid()}; wait for it to finish",
+        )
 
 
 def test_the_command_line_exits_non_zero_as_a_process(index: Path, tmp_path: Path) -> None:
@@ -147,7 +171,11 @@ def test_the_command_line_exits_non_zero_as_a_process(index: Path, tmp_path: Pat
     before = snapshot(index)
     run = subprocess.run(
         [sys.executable, "-m", "rag", "index", "--quiet", "--index-dir", str(index), str(empty)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 2
     assert run.stderr == f"error: {empty} is empty; give a file with the article's text.\n"

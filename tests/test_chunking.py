@@ -34,8 +34,29 @@ RUN_ON = "wort " * 400 + "und das ohne Punkt, " * 30
 
 def _random_text(seed: int) -> str:
     rng = random.Random(seed)
-    words = ["Der", "Minister", "sagte", "am", "3.", "Oktober", "z. B.", "Dr.", "40.000", "Soldaten",
-             "„Zitat“", "(Klammer)", "u. a.", "die", "NATO", "usw.", "im", "19.", "Jahrhundert", "Mr.", "Smith"]
+    words = [
+        "Der",
+        "Minister",
+        "sagte",
+        "am",
+        "3.",
+        "Oktober",
+        "z. B.",
+        "Dr.",
+        "40.000",
+        "Soldaten",
+        "„Zitat“",
+        "(Klammer)",
+        "u. a.",
+        "die",
+        "NATO",
+        "usw.",
+        "im",
+        "19.",
+        "Jahrhundert",
+        "Mr.",
+        "Smith",
+    ]
     paras = []
     for _ in range(rng.randint(1, 6)):
         sents = []
@@ -83,7 +104,7 @@ def test_german_abbreviations_and_ordinal_dates_do_not_end_sentences() -> None:
     assert "Am 3. Oktober kam der Minister, z. B. mit Dr. Müller und Prof. Schmidt, nach Kiew." in got
     assert "Er blieb\nbis zum 5. November." in got
     assert "Der 2. Weltkrieg wird oft erwähnt, u. a. im 19. Jahrhundert gab es Kriege." in got
-    assert "John F. Kennedy said: \"We choose to go.\"" in got
+    assert 'John F. Kennedy said: "We choose to go."' in got
     assert "Mr. Smith agreed!" in got
     assert "1. Eins ist eins." in got and "2. Zwei ist zwei." in got
 
@@ -91,7 +112,10 @@ def test_german_abbreviations_and_ordinal_dates_do_not_end_sentences() -> None:
 def test_sentence_ends_are_still_found() -> None:
     text = "Im Jahr 2021 starben 29. Dann kam 2022. Die Zahl stieg auf 40.000 Soldaten. Ende."
     assert _sentence_texts(text) == [
-        "Im Jahr 2021 starben 29.", "Dann kam 2022.", "Die Zahl stieg auf 40.000 Soldaten.", "Ende.",
+        "Im Jahr 2021 starben 29.",
+        "Dann kam 2022.",
+        "Die Zahl stieg auf 40.000 Soldaten.",
+        "Ende.",
     ]
 
 

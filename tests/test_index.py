@@ -32,7 +32,7 @@ from rag.pipeline import Bot
 
 
 @pytest.fixture(scope="module")
-def enc(encoders):  # type: ignore[no-untyped-def]
+def enc(encoders: list[Any]) -> list[Any]:
     return [Remembering(e) for e in encoders]
 
 
@@ -50,14 +50,16 @@ def _top(bot: Bot, question: str) -> Any:
 
 
 @pytest.fixture
-def two(tmp_path: Path, enc) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+def two(tmp_path: Path, enc: list[Any]) -> tuple[Path, Path]:
     """A fresh index of two small articles in a folder; returns (index dir, folder)."""
     folder = write_articles(tmp_path / "news", bridge=BRIDGE, ferry=FERRY)
     index_paths(_settings(tmp_path / "index"), enc, [folder])
     return tmp_path / "index", folder
 
 
-def test_second_run_on_unchanged_input_embeds_nothing_and_is_fast(seed_index: Path, tmp_path: Path, encoders) -> None:  # type: ignore[no-untyped-def]
+def test_second_run_on_unchanged_input_embeds_nothing_and_is_fast(
+    seed_index: Path, tmp_path: Path, encoders: list[Any]
+) -> None:
     index = tmp_path / "index"
     shutil.copytree(seed_index, index)
     before = snapshot(index)
@@ -69,7 +71,7 @@ def test_second_run_on_unchanged_input_embeds_nothing_and_is_fast(seed_index: Pa
     assert snapshot(index) == before  # not even the manifest is rewritten
 
 
-def test_editing_an_article_reembeds_only_its_changed_chunks(two: tuple[Path, Path], enc) -> None:  # type: ignore[no-untyped-def]
+def test_editing_an_article_reembeds_only_its_changed_chunks(two: tuple[Path, Path], enc: list[Any]) -> None:
     index, folder = two
     old_id = next(aid for aid, m in store.read_manifest(index).articles.items() if m["source"].endswith("bridge.txt"))
     (folder / "bridge.txt").write_text(BRIDGE.replace("48 Pfeilern", "52 Pfeilern"), encoding="utf-8")
@@ -86,7 +88,7 @@ def test_editing_an_article_reembeds_only_its_changed_chunks(two: tuple[Path, Pa
     assert not any("48 Pfeilern" in p.text for p in found)
 
 
-def test_deleted_articles_are_pruned_or_removed_on_request(two: tuple[Path, Path], enc) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_articles_are_pruned_or_removed_on_request(two: tuple[Path, Path], enc: list[Any]) -> None:
     index, folder = two
     (folder / "ferry.txt").unlink()
     kept = index_paths(_settings(index), enc, [folder])
@@ -114,7 +116,7 @@ def test_cli_remove_drops_one_article(two: tuple[Path, Path], capsys: pytest.Cap
     assert capsys.readouterr().err.startswith("error: ")
 
 
-def test_same_text_under_two_names_is_indexed_once(tmp_path: Path, enc) -> None:  # type: ignore[no-untyped-def]
+def test_same_text_under_two_names_is_indexed_once(tmp_path: Path, enc: list[Any]) -> None:
     folder = write_articles(tmp_path / "news", a=MINE, b=MINE)
     report = index_paths(_settings(tmp_path / "index"), enc, [folder])
     assert report.added == [str(folder / "a.txt")]
@@ -122,7 +124,7 @@ def test_same_text_under_two_names_is_indexed_once(tmp_path: Path, enc) -> None:
     assert len(assert_consistent(tmp_path / "index").articles) == 1
 
 
-def test_a_renamed_file_keeps_its_vectors_under_the_new_name(two: tuple[Path, Path], enc) -> None:  # type: ignore[no-untyped-def]
+def test_a_renamed_file_keeps_its_vectors_under_the_new_name(two: tuple[Path, Path], enc: list[Any]) -> None:
     index, folder = two
     (folder / "ferry.txt").rename(folder / "faehre.txt")
     report = index_paths(_settings(index), enc, [folder], prune=True)
@@ -163,7 +165,7 @@ class _Crashing:
 
 
 def test_new_chunking_builds_new_collections_while_the_old_index_serves(
-    two: tuple[Path, Path], enc, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    two: tuple[Path, Path], enc: list[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     index, folder = two
     old = store.read_manifest(index)
@@ -191,7 +193,7 @@ def test_new_chunking_builds_new_collections_while_the_old_index_serves(
         _top(old_bot, BRIDGE_Q)  # the old settings no longer match: said plainly
 
 
-def test_missing_chunks_are_restored_on_the_next_run(two: tuple[Path, Path], enc) -> None:  # type: ignore[no-untyped-def]
+def test_missing_chunks_are_restored_on_the_next_run(two: tuple[Path, Path], enc: list[Any]) -> None:
     index, folder = two
     manifest = store.read_manifest(index)
     ferry = next(aid for aid, m in manifest.articles.items() if m["source"].endswith("ferry.txt"))
@@ -205,7 +207,7 @@ def test_missing_chunks_are_restored_on_the_next_run(two: tuple[Path, Path], enc
 
 
 def test_a_web_article_is_indexed_and_a_bad_address_leaves_the_index_untouched(
-    two: tuple[Path, Path], enc, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    two: tuple[Path, Path], enc: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from indexkit import web_server
 

@@ -10,7 +10,7 @@ import pytest
 from indexkit import web_server
 
 from rag.errors import InputError
-from rag.ingest import collect_sources, fetch_article, read_article, safe_seed_path
+from rag.ingest import Loaded, collect_sources, fetch_article, read_article, safe_seed_path
 
 GERMAN = (
     "Überfall in München\n\nDie Bürger wählten am 3. Oktober. Größere Straßen wurden gesperrt, "
@@ -28,7 +28,7 @@ sprach von der größten Konzentration seit Jahren und kündigte weitere Gesprä
 </article><footer>© Beispielzeitung · Impressum · Datenschutz</footer></body></html>"""
 
 
-def _read(tmp_path: Path, name: str, data: bytes, max_bytes: int = 100_000):  # type: ignore[no-untyped-def]
+def _read(tmp_path: Path, name: str, data: bytes, max_bytes: int = 100_000) -> Loaded:
     path = tmp_path / name
     path.write_bytes(data)
     return read_article(path, name, max_bytes)
@@ -95,7 +95,9 @@ def test_titles_come_from_the_document_with_the_file_name_as_fallback(tmp_path: 
         b"nicht als Titel taugt, geht weiter. Zweiter Satz."
     )
     assert _read(tmp_path, "c.txt", long_line).article.title.endswith("…")
-    blank_page = b"<html><head></head><body><article><p>" + b"Nur Text ohne Titel hier. " * 20 + b"</p></article></body></html>"
+    blank_page = (
+        b"<html><head></head><body><article><p>" + b"Nur Text ohne Titel hier. " * 20 + b"</p></article></body></html>"
+    )
     article = _read(tmp_path, "ohne-titel.html", blank_page).article
     assert article.title.startswith("Nur Text ohne Titel hier.")
 
@@ -121,8 +123,20 @@ def test_a_folder_yields_its_articles_named_by_the_folder_as_given(tmp_path: Pat
 
 @pytest.mark.parametrize(
     "name",
-    ["../evil.txt", "../../etc/passwd.txt", "/etc/cron.d/x.txt", "sub/a.txt", "..\\evil.txt", "C:evil.txt",
-     "..", ".", "", "   ", ".hidden.txt", "a\x00.txt"],
+    [
+        "../evil.txt",
+        "../../etc/passwd.txt",
+        "/etc/cron.d/x.txt",
+        "sub/a.txt",
+        "..\\evil.txt",
+        "C:evil.txt",
+        "..",
+        ".",
+        "",
+        "   ",
+        ".hidden.txt",
+        "a\x00.txt",
+    ],
 )
 def test_upload_names_that_would_leave_seeds_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(InputError) as err:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, SEED, assert_quotes_verbatim
@@ -39,8 +40,12 @@ SHOIGU_Q = "How many troops did Shoigu claim?"
 def _rag(*args: str, cwd: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "rag", *args], cwd=cwd, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "rag", *args],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -67,11 +72,13 @@ def _every_chunk_findable(index: Path) -> None:
         assert [h[0] for h in hits["ids"]] == got["ids"]
 
 
-def test_two_index_processes_started_together_take_turns(tmp_path: Path, encoders) -> None:  # type: ignore[no-untyped-def]
+def test_two_index_processes_started_together_take_turns(tmp_path: Path, encoders: list[Any]) -> None:
     one = write_articles(tmp_path / "one", bridge=BRIDGE, ferry=FERRY)
     two = write_articles(tmp_path / "two", mine=MINE, train=TRAIN)
     index = tmp_path / "index"
-    procs = [_rag("index", "--quiet", "--wait", "120", "--index-dir", str(index), str(p), cwd=tmp_path) for p in (one, two)]
+    procs = [
+        _rag("index", "--quiet", "--wait", "120", "--index-dir", str(index), str(p), cwd=tmp_path) for p in (one, two)
+    ]
     results = [_finish(p) for p in procs]
     for code, out, err in results:
         assert code == 0, err
@@ -83,13 +90,18 @@ def test_two_index_processes_started_together_take_turns(tmp_path: Path, encoder
     assert len(manifest.articles) == 4
     _every_chunk_findable(index)
     bot = Bot(Settings(index_dir=index), encoders=encoders)
-    for question, name in ((BRIDGE_Q, "bridge.txt"), (FERRY_Q, "ferry.txt"), (MINE_Q, "mine.txt"), (TRAIN_Q, "train.txt")):
+    for question, name in (
+        (BRIDGE_Q, "bridge.txt"),
+        (FERRY_Q, "ferry.txt"),
+        (MINE_Q, "mine.txt"),
+        (TRAIN_Q, "train.txt"),
+    ):
         assert bot.retriever.search(question)[0][0].source.endswith(name)
 
 
 @pytest.mark.skipif(not XQUAD.is_dir(), reason="needs the XQuAD articles in ../shared/eval")
 def test_kill_9_while_indexing_keeps_the_old_index_and_the_next_run_finishes(
-    seed_index: Path, tmp_path: Path, encoders  # type: ignore[no-untyped-def]
+    seed_index: Path, tmp_path: Path, encoders: list[Any]
 ) -> None:
     index = tmp_path / "index"
     shutil.copytree(seed_index, index)
@@ -125,7 +137,7 @@ def test_kill_9_while_indexing_keeps_the_old_index_and_the_next_run_finishes(
 
 
 def test_a_running_bot_answers_from_an_index_another_process_updated(
-    seed_index: Path, tmp_path: Path, encoders  # type: ignore[no-untyped-def]
+    seed_index: Path, tmp_path: Path, encoders: list[Any]
 ) -> None:
     index = tmp_path / "index"
     shutil.copytree(seed_index, index)
