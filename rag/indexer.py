@@ -126,6 +126,8 @@ def remove_sources(settings: Settings, names: Sequence[str], wait: float = 0.0) 
     t0 = time.monotonic()
     report = IndexReport()
     index_dir = settings.index_dir
+    if not (index_dir / store.MANIFEST).is_file():
+        raise IndexUnavailable(f"{index_dir} is not an index; build it with: python -m rag index")
     with store.writer_lock(index_dir, wait=wait):
         live = store.read_manifest(index_dir)
         if live is None:

@@ -145,7 +145,7 @@ def decode(data: bytes, name: str, declared: str | None = None) -> tuple[str, st
             if enc and text is None:
                 text, encoding = _try_decode(data, enc), enc
         if text is None:
-            text, encoding = _detect(data, name)
+            text, encoding = _detect(data)
     if text is None:
         raise _binary(name)
     sample = text[:8192]
@@ -165,7 +165,7 @@ def _try_decode(data: bytes, encoding: str) -> str | None:
         return None
 
 
-def _detect(data: bytes, name: str) -> tuple[str | None, str]:
+def _detect(data: bytes) -> tuple[str | None, str]:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()

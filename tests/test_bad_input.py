@@ -120,6 +120,8 @@ def test_a_folder_that_is_not_an_index_is_refused(tmp_path: Path, capsys: pytest
     assert "is not an index" in capsys.readouterr().err
     assert main(["index", "--quiet", "--index-dir", str(folder), str(article)]) == 2
     assert f"{folder} is not an index folder (it holds 'brief.txt')" in capsys.readouterr().err
+    assert main(["remove", "--index-dir", str(folder), str(article)]) == 2
+    assert f"{folder} is not an index" in capsys.readouterr().err
     assert sorted(p.name for p in folder.iterdir()) == listing
 
 
