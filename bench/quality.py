@@ -248,14 +248,11 @@ def tables(report: dict[str, Any]) -> str:
         if "ours" in x["systems"]:
             for lang in LANGS:
                 fails = x["systems"]["ours"]["failures"][lang]
-                kinds = ", ".join(f"{k} {fails[k]}" for k in FAILURE_KINDS)
+                top = f" ({fails['wrong_sentence_gold_at_rank_1']} with the gold in the top passage)"
+                kinds = ", ".join(f"{k} {fails[k]}{top if k == 'wrong_sentence' else ''}" for k in FAILURE_KINDS)
                 whole = x["systems"]["ours"][lang]["short_answer_is_whole_quote"]
-                parts.append(
-                    f"ours {lang}, short-answer misses: {kinds} "
-                    f"(of them {fails['wrong_sentence_gold_at_rank_1']} wrong sentences with "
-                    f"the gold in the top passage); the short answer is a whole quoted "
-                    f"sentence in {whole:.1%} of answers"
-                )
+                parts.append(f"ours {lang}, short-answer misses: {kinds}")
+                parts.append(f"ours {lang}, short answer is a whole quoted sentence in {whole:.1%} of answers")
     if "seed" in report:
         s = report["seed"]
         parts.append(f"\nSeed gold set: {s['questions']} questions over the seed article")
