@@ -7,9 +7,13 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.config import Settings
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.store import Manifest
 
 log = logging.getLogger("rag")
 
@@ -167,6 +171,8 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     chunks = sum(a["chunks"] for a in manifest.articles.values())
     print(f"{settings.index_dir}: {len(manifest.articles)} article(s), {chunks} chunk(s), "
           f"model {manifest.embedding['name']} ({manifest.embedding['dim']}-d), built {built}")
+    if settings.chroma_url:
+        print(_server_status(settings, manifest))
     pending = store.read_manifest(settings.index_dir, store.PENDING)
     if pending is not None:
         print(f"  unfinished build for {pending.embedding['name']} ({len(pending.articles)} article(s) so far); "
@@ -174,3 +180,20 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     for meta in sorted(manifest.articles.values(), key=lambda m: m["source"]):
         print(f"  {meta['source']}  {meta['chunks']} chunks  {meta['title']}")
     return 0
+
+
+def _server_status(settings: Settings, manifest: Manifest) -> str:
+    """One line on the vectors a Chroma server holds for this index (connecting names the URL on failure)."""
+    from rag import store
+
+    client = store.make_client(settings.index_dir, settings.chroma_url)
+    have = set(store.collection_names(client))
+    expected = sum(a["chunks"] for a in manifest.articles.values())
+    counts = [client.get_collection(n).count() for n in manifest.collections.values() if n in have]
+    line = (
+        f"  vectors on the Chroma server at {settings.chroma_url}: {len(counts)} of {len(manifest.collections)} "
+        f"collection(s), {' and '.join(map(str, counts)) or 'no'} chunk(s)"
+    )
+    if len(counts) < len(manifest.collections) or any(c != expected for c in counts):
+        line += f"; {expected} expected: python -m rag index restores the missing ones"
+    return line

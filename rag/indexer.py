@@ -215,11 +215,12 @@ class Indexer:
                 return report
             plan = self._plan(target, live if staged else None, articles, present, prune_under, report)
             client = store.writer_client(self.dir, self.settings.chroma_url)
+            owner = store.owner_tag(self.dir, self.settings.chroma_url)
             if pending is not None and target is not pending:
                 store.remove_manifest(self.dir, store.PENDING)
-            store.drop_orphans(client, [m for m in (live, target) if m is not None])
+            store.drop_orphans(client, [m for m in (live, target) if m is not None], owner)
             cols = [
-                store.open_collection(client, name, enc)
+                store.open_collection(client, name, enc, owner)
                 for name, enc in zip(target.collections.values(), self.encoders, strict=True)
             ]
             if not staged:

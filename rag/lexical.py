@@ -1,8 +1,16 @@
-"""BM25 over chunks with German-aware tokens (Snowball stemming), and question-language detection."""
+"""BM25 over chunks with German-aware tokens (Snowball stemming), and question-language detection.
+
+The index is a sparse term-by-chunk matrix of precomputed Okapi BM25 weights (compressed by term):
+a query reads only the postings of its own terms, so its cost grows with how often those terms
+occur, not with the number of chunks. Token lists are remembered by text hash between rebuilds,
+so reopening after an incremental update tokenizes only the new chunks.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -115,20 +123,83 @@ def _fold(word: str) -> str:
     return word.replace("ä", "a").replace("ö", "o").replace("ü", "u").replace("ß", "ss")
 
 
+# Okapi BM25 parameters, as rank_bm25's BM25Okapi (the scorer this replaces) uses them.
+K1 = 1.5
+B = 0.75
+EPSILON = 0.25  # a term in more than half of the chunks gets idf EPSILON * mean idf instead of a negative one
+EMPTY = "\u2205"  # the one token of a chunk without words, so every chunk has a length
+
+
+class _TokenMemo:
+    """Term ids per chunk text from the last build, and the vocabulary they index (it only grows)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.vocab: dict[str, int] = {}
+        self.by_text: dict[tuple[str, bytes], np.ndarray] = {}
+
+    def term_ids(self, texts: Sequence[str], lang: str) -> list[np.ndarray]:
+        with self.lock:
+            seen: dict[tuple[str, bytes], np.ndarray] = {}
+            out = []
+            for text in texts:
+                key = (lang, hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest())
+                ids = seen.get(key)
+                if ids is None:
+                    ids = self.by_text.get(key)
+                if ids is None:
+                    toks = tokens(text, lang) or [EMPTY]
+                    ids = np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in toks), np.int32, len(toks))
+                seen[key] = ids
+                out.append(ids)
+            self.by_text = seen  # keep only what the current corpus uses
+            return out
+
+
+_MEMO = _TokenMemo()
+
+
 class LexicalIndex:
-    """Okapi BM25 over a fixed list of texts (rebuilt when the index changes)."""
+    """Okapi BM25 over a fixed list of texts (rebuilt when the index changes); scores equal rank_bm25's
+    ``BM25Okapi(...).get_scores`` on the same tokens."""
 
     def __init__(self, texts: Sequence[str], lang: str = "de") -> None:
-        from rank_bm25 import BM25Okapi
-
         self.lang = lang
-        docs = [tokens(t, lang) or ["∅"] for t in texts]
-        self._bm25 = BM25Okapi(docs) if docs else None
+        self.size = len(texts)
+        self._vocab = _MEMO.vocab
+        docs = _MEMO.term_ids(texts, lang)
+        n = self.size
+        vocab_size = len(self._vocab)
+        if n == 0:
+            self._indptr = np.zeros(vocab_size + 1, dtype=np.int64)
+            self._rows = np.zeros(0, dtype=np.int32)
+            self._weights = np.zeros(0)
+            return
+        lengths = np.fromiter((len(d) for d in docs), np.int64, n)
+        terms = np.concatenate(docs).astype(np.int64)
+        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        # One entry per (term, chunk) pair, sorted by term, then chunk: the postings lists.
+        pairs, tf = np.unique(terms * n + rows, return_counts=True)
+        term_of, row_of = np.divmod(pairs, n)
+        df = np.bincount(term_of, minlength=vocab_size)
+        present = df > 0
+        idf = np.log(n - df + 0.5) - np.log(df + 0.5)
+        mean_idf = float(idf[present].mean())
+        idf[present & (idf < 0)] = EPSILON * mean_idf
+        norm = K1 * (1 - B + B * lengths / lengths.mean())
+        self._weights = idf[term_of] * tf * (K1 + 1) / (tf + norm[row_of])
+        self._rows = row_of.astype(np.int32)
+        self._indptr = np.concatenate([[0], np.cumsum(df)])
 
     def scores(self, query: str) -> np.ndarray:
-        if self._bm25 is None:
+        """BM25 score of every text for ``query``; cost is the postings of the query's terms."""
+        if self.size == 0:
             return np.zeros(0)
-        q = tokens(query, self.lang)
-        if not q:
-            return np.zeros(self._bm25.corpus_size)
-        return np.asarray(self._bm25.get_scores(q), dtype=float)
+        ids = [self._vocab[t] for t in tokens(query, self.lang) if t in self._vocab]
+        ids = [i for i in ids if i + 1 < len(self._indptr)]  # terms added to the vocabulary after this build
+        if not ids:
+            return np.zeros(self.size)
+        parts = [slice(self._indptr[i], self._indptr[i + 1]) for i in ids]
+        rows = np.concatenate([self._rows[p] for p in parts])
+        weights = np.concatenate([self._weights[p] for p in parts])
+        return np.bincount(rows, weights=weights, minlength=self.size).astype(float)

@@ -7,16 +7,22 @@ Layout of the index folder::
     articles/<id>.txt   the article text every citation offset refers to
     chroma/             the embedded Chroma store (absent in server mode)
     .write.lock         held by the single writer
+    .index-id           server mode: tags this index's collections on a Chroma server others may share
+
+In server mode (``RAG_CHROMA_URL``) the vectors live on the server and everything else stays in
+this folder, which every process that reads or writes the index must share.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +41,8 @@ FORMAT_VERSION = 1
 COLLECTION_PREFIX = "chunks-"
 BATCH = 32
 # What may sit in an index folder; a writer refuses a folder holding anything else.
-_OWN_NAMES = {MANIFEST, PENDING, "articles", "chroma", ".write.lock", ".gitkeep"}
+INDEX_ID = ".index-id"
+_OWN_NAMES = {MANIFEST, PENDING, "articles", "chroma", ".write.lock", ".gitkeep", INDEX_ID}
 
 
 @dataclass
@@ -177,21 +184,99 @@ def make_client(index_dir: Path, chroma_url: str | None) -> Any:
     if not chroma_url:
         return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=settings)
     url = urlparse(chroma_url)
-    if url.scheme not in ("http", "https") or not url.hostname:
+    if url.scheme not in ("http", "https") or not url.hostname or url.path.strip("/"):
         raise IndexUnavailable(f"RAG_CHROMA_URL={chroma_url!r} is not an http(s)://host:port URL.")
+    port = url.port or (443 if url.scheme == "https" else 8000)
+    _probe(chroma_url, f"{url.scheme}://{url.netloc}/api/v2/heartbeat")
     try:
-        client = chromadb.HttpClient(
-            host=url.hostname,
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            settings=settings,
-        )
+        client = chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", settings=settings)
+        _bound_requests(client, chroma_url)
         client.heartbeat()
+    except IndexUnavailable:
+        raise
     except Exception as exc:  # connection errors come in many types
         raise IndexUnavailable(
             f"Cannot reach the Chroma server at {chroma_url}; start it or unset RAG_CHROMA_URL."
         ) from exc
     return client
+
+
+# Seconds a Chroma server gets: to accept a connection and answer the first heartbeat, and to
+# answer any later request. The client library waits forever by default, so a server that
+# accepts connections but never answers would hang every ask.
+CONNECT_TIMEOUT = 5.0
+REQUEST_TIMEOUT = 60.0
+
+
+def _probe(chroma_url: str, heartbeat: str) -> None:
+    """Fail fast, naming the URL, when nothing answers there or what answers is not Chroma."""
+    import httpx
+
+    try:
+        resp = httpx.get(heartbeat, timeout=CONNECT_TIMEOUT)
+    except httpx.TimeoutException as exc:
+        raise IndexUnavailable(
+            f"The Chroma server at {chroma_url} did not answer within {CONNECT_TIMEOUT:g} s; "
+            "check that it is running and not overloaded, or unset RAG_CHROMA_URL."
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise IndexUnavailable(
+            f"Cannot reach the Chroma server at {chroma_url} ({type(exc).__name__}); start it or unset RAG_CHROMA_URL."
+        ) from exc
+    if resp.status_code != 200 or "heartbeat" not in resp.text:
+        raise IndexUnavailable(
+            f"{chroma_url} answered but is not a Chroma 1.x server (HTTP {resp.status_code} for /api/v2/heartbeat); "
+            "check RAG_CHROMA_URL."
+        )
+
+
+def _bound_requests(client: Any, chroma_url: str) -> None:
+    """Give the HTTP client's session timeouts, and turn a lost connection into a one-line error
+    naming the server. Reaches into the client (its ``_server._session``); skipped when absent."""
+    import httpx
+
+    server = getattr(client, "_server", None)
+    session = getattr(server, "_session", None)
+    if not isinstance(session, httpx.Client) or isinstance(session._transport, _server_transport()):
+        if session is None:
+            log.debug("the Chroma client has no HTTP session to bound; requests may wait without limit")
+        return
+    bounded = httpx.Client(
+        timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT),
+        headers=session.headers,
+        transport=_server_transport()(chroma_url, limits=server.http_limits),
+    )
+    server._session = bounded  # the system is shared by every client of this URL in the process
+    session.close()
+
+
+@functools.cache
+def _server_transport() -> type:
+    """The transport class, made on first use so that importing this module does not import httpx."""
+    import httpx
+
+    class ServerTransport(httpx.HTTPTransport):
+        """Maps connection failures to ``IndexUnavailable`` with the server's URL."""
+
+        def __init__(self, chroma_url: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.chroma_url = chroma_url
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            try:
+                return super().handle_request(request)
+            except httpx.TimeoutException as exc:
+                raise IndexUnavailable(
+                    f"The Chroma server at {self.chroma_url} did not answer in time; check that it is "
+                    "running and not overloaded."
+                ) from exc
+            except httpx.TransportError as exc:
+                raise IndexUnavailable(
+                    f"Lost the connection to the Chroma server at {self.chroma_url} "
+                    f"({type(exc).__name__}); start it again, or unset RAG_CHROMA_URL."
+                ) from exc
+
+    return ServerTransport
 
 
 def collection_names(client: Any) -> list[str]:
@@ -200,13 +285,24 @@ def collection_names(client: Any) -> list[str]:
     return [n for n in names if n.startswith(COLLECTION_PREFIX)]
 
 
-def open_collection(client: Any, name: str, encoder: Any) -> Any:
-    """A raw Chroma collection in cosine space, created when missing; vectors are always passed in."""
-    return client.get_or_create_collection(
-        name,
-        configuration={"hnsw": {"space": "cosine"}},
-        metadata={"embedding": encoder.name, "dim": encoder.dim},
-    )
+def owner_tag(index_dir: Path, chroma_url: str | None) -> str | None:
+    """In server mode, the id that marks this index's collections (made on first use; writer only).
+    None for the embedded store, where every collection in ``chroma/`` is this index's."""
+    if not chroma_url:
+        return None
+    path = index_dir / INDEX_ID
+    if not path.is_file():
+        _atomic_write(path, uuid.uuid4().hex)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def open_collection(client: Any, name: str, encoder: Any, owner: str | None = None) -> Any:
+    """A raw Chroma collection in cosine space, created when missing; vectors are always passed in.
+    ``owner`` (server mode) is kept in the collection's metadata."""
+    metadata: dict[str, Any] = {"embedding": encoder.name, "dim": encoder.dim}
+    if owner:
+        metadata["index"] = owner
+    return client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine"}}, metadata=metadata)
 
 
 def reset_client_cache() -> None:
@@ -286,12 +382,17 @@ def upsert_chunks(cols: list[Any], encoders: list[Any], chunks: list[Chunk]) -> 
     return embedded
 
 
-def drop_orphans(client: Any, manifests: list[Manifest]) -> None:
-    """Remove what a crashed run left: collections no manifest names, chunks of unlisted articles."""
+def drop_orphans(client: Any, manifests: list[Manifest], owner: str | None = None) -> None:
+    """Remove what a crashed run left: collections no manifest names, chunks of unlisted articles.
+    With ``owner`` (a server other indexes may share) only collections tagged with it are dropped."""
     names = {n for m in manifests for n in m.collections.values()}
     for name in collection_names(client):
-        if name not in names:
-            delete_collection(client, name)
+        if name in names:
+            continue
+        if owner is not None and _owner_of(client, name) != owner:
+            log.debug("leaving collection %s alone: another index's", name)
+            continue
+        delete_collection(client, name)
     for manifest in manifests:
         keep = list(manifest.articles)
         for col in existing_collections(client, manifest):
@@ -299,3 +400,10 @@ def drop_orphans(client: Any, manifests: list[Manifest]) -> None:
                 col.delete(where={"article_id": {"$nin": keep}})
             elif col.count():
                 col.delete(ids=col.get(include=[])["ids"])
+
+
+def _owner_of(client: Any, name: str) -> str | None:
+    try:
+        return (client.get_collection(name).metadata or {}).get("index")
+    except Exception:  # deleted meanwhile; Chroma raises several types for it
+        return None
