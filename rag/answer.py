@@ -16,12 +16,12 @@ from rag import extract
 from rag.chunking import sentences
 from rag.config import AnswerSettings
 from rag.lexical import detect_language, tokens
-from rag.retrieve import Hit
-from rag.types import Answer, Article, Citation, Passage
+from rag.retrieve import READ_PASSAGES, Hit
+from rag.types import Answer, Article, Chunk, Citation, Passage
 
 log = logging.getLogger(__name__)
 
-PASSAGES_READ = 3
+
 W_SIM, W_CHUNK = 1.0, 0.5
 TYPED_BONUS = 1.0
 TARGET_MARGIN = 0.5
@@ -69,6 +69,7 @@ class Answerer:
         passages: Sequence[Passage],
         articles: dict[str, Article],
         hits: Sequence[Hit] = (),
+        chunk_dense: Sequence[tuple[Chunk, float]] = (),
     ) -> list[Evidence]:
         """Sentences of the top passages, best first: retrieval score of the chunk holding the
         sentence, the sentence's own similarity to the question, shared words, and whether it
@@ -77,7 +78,7 @@ class Answerer:
         qtok = set(tokens(question, "de")) | set(tokens(question, "en"))
         spans: list[tuple[Passage, int, int, int]] = []
         seen: set[tuple[str, int]] = set()
-        for rank, p in enumerate(passages[:PASSAGES_READ]):
+        for rank, p in enumerate(passages[:READ_PASSAGES]):
             text = articles[p.article_id].text
             for s in sentences(text):
                 if s.start >= p.start and s.end <= p.end and (p.article_id, s.start) not in seen:
@@ -87,11 +88,14 @@ class Answerer:
             return []
         texts = [articles[p.article_id].text[a:b] for p, a, b, _ in spans]
         sims = _cosines(self.encoder, question, texts)
-        floor = min((h.score for h in hits), default=0.0)
+        # Per sentence, the best score of a chunk holding it: the primary encoder's similarity
+        # when the retriever scored every chunk of the passages read, else the fused hit score.
+        scored = list(chunk_dense) or [(h.chunk, h.score) for h in hits]
+        floor = min((sc for _, sc in scored), default=0.0)
         chunk_scores = np.array(
             [
                 max(
-                    (h.score for h in hits if h.chunk.article_id == p.article_id and h.chunk.start <= a < h.chunk.end),
+                    (sc for c, sc in scored if c.article_id == p.article_id and c.start <= a < c.end),
                     default=floor,
                 )
                 for p, a, _, _ in spans
@@ -115,8 +119,9 @@ class Answerer:
         confidence: float,
         searched: str = "",
         hits: Sequence[Hit] = (),
+        chunk_dense: Sequence[tuple[Chunk, float]] = (),
     ) -> Answer:
-        ranked = self.evidence(question, passages, articles, hits)
+        ranked = self.evidence(question, passages, articles, hits, chunk_dense)
         qtype = extract.question_type(question)
         if not ranked or self._abstain(question, confidence, ranked, qtype):
             return Answer(question, not_said(question), None, True, [], list(passages), searched)

@@ -15,15 +15,18 @@ _NUMWORDS = (
     "nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|dozens|hundreds|thousands"
 )
 _NUMBER = rf"(?:\d{{1,3}}(?:[.,\u202f ]\d{{3}})+(?:,\d+)?|\d+(?:[.,]\d+)?|(?:{_NUMWORDS})\b)"
-_SCALE = r"(?:\s+(?:Millionen|Million|Mio\.|Milliarden|Mrd\.|million|billion|thousand|Prozent|percent|%))?"
+_SCALE = (
+    r"(?:\s*%|\s+(?:Millionen|Million|Mio\.|Milliarden|Mrd\.|million|billion|thousand|Prozent|percent|%))?"
+)
+# '30.000 bis 50.000', '3 to 5': a range is one answer.
+_RANGE_CASED = rf"\s*(?:-|–|bis|to)\s*{_NUMBER}|"
 _MOD = (
     r"(?:(?:mindestens|etwa|rund|ungefähr|über|fast|knapp|mehr als|weniger als|bis zu|"
     r"at least|about|around|nearly|over|more than|almost)\s+)?"
 )
 # A German noun phrase after the number: lowercase adjectives, then a capitalised noun.
 _UNIT = r"(?:\s+(?:[a-zäöüß][\w-]*\s+){0,2}[A-ZÄÖÜ][\w-]*|\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?)?"
-_COUNT = re.compile(rf"(?<![\w.]){_MOD}{_NUMBER}{_SCALE}{_UNIT}", re.IGNORECASE)
-_COUNT_CASED = re.compile(rf"(?<![\w.]){_MOD}(?i:{_NUMBER}){_SCALE}{_UNIT}")
+_COUNT_CASED = re.compile(rf"(?<![\w.\-–:]){_MOD}(?i:{_NUMBER}(?:{_RANGE_CASED})){_SCALE}{_UNIT}")
 _YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
 _MONTH = (
     r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"

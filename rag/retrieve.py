@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,8 @@ from rag.lexical import LexicalIndex, detect_language
 from rag.types import Article, Chunk, Passage
 
 log = logging.getLogger(__name__)
+
+READ_PASSAGES = 3  # passages the answer step reads sentences from
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Trace:
     question_lang: str
     lexical_weight: float
     hits: list[Hit]
+    # Primary-encoder similarity of every chunk inside the first passages, for sentence ranking.
+    chunk_dense: list[tuple[Chunk, float]] = field(default_factory=list)
 
 
 class Retriever:
@@ -82,6 +86,9 @@ class Retriever:
             c for a in self.articles.values() for c in chunk_article(a, self.settings.chunk.max_chars)
         ]
         self._row = {c.id: i for i, c in enumerate(self.chunks)}
+        self._by_article: dict[str, list[int]] = {}
+        for i, c in enumerate(self.chunks):
+            self._by_article.setdefault(c.article_id, []).append(i)
         langs = [a.lang for a in self.articles.values()]
         self.corpus_lang = max(set(langs), key=langs.count) if langs else "de"
         self.lexical = LexicalIndex([c.text for c in self.chunks], self.corpus_lang)
@@ -141,7 +148,22 @@ class Retriever:
             fused += lex_w * _z(lex)
         order = np.argsort(-fused)
         hits = [Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order]
-        return self._passages(hits, k), Trace(query, qlang, lex_w, hits)
+        passages = self._passages(hits, k)
+        return passages, Trace(query, qlang, lex_w, hits, self._inside(passages, dense[0], qvecs[0]))
+
+    def _inside(self, passages: list[Passage], known: dict[int, float], vec: list[float]) -> list[tuple[Chunk, float]]:
+        """Primary-encoder scores of all chunks overlapping the passages an answer reads."""
+        rows = {
+            r
+            for p in passages[:READ_PASSAGES]
+            for r in self._by_article.get(p.article_id, [])
+            if self.chunks[r].start < p.end and p.start < self.chunks[r].end
+        }
+        missing = [r for r in rows if r not in known]
+        scores = {r: known[r] for r in rows if r in known}
+        if missing:
+            scores.update(self._exact_scores(self.stores[0], vec, missing))
+        return [(self.chunks[r], s) for r, s in scores.items()]
 
     def _dense_scores(self, vs: Any, vec: list[float], n: int) -> dict[int, float]:
         out: dict[int, float] = {}
