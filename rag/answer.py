@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +16,8 @@ from rag import extract
 from rag.chunking import sentences
 from rag.config import AnswerSettings
 from rag.lexical import detect_language, tokens
-from rag.retrieve import READ_PASSAGES, Hit
-from rag.types import Answer, Article, Chunk, Citation, Passage
+from rag.retrieve import READ_PASSAGES, Trace
+from rag.types import Answer, Article, Citation, Passage
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +68,14 @@ class Answerer:
         question: str,
         passages: Sequence[Passage],
         articles: dict[str, Article],
-        hits: Sequence[Hit] = (),
-        chunk_dense: Sequence[tuple[Chunk, float]] = (),
+        trace: Trace | None = None,
     ) -> list[Evidence]:
         """Sentences of the top passages, best first: retrieval score of the chunk holding the
         sentence, the sentence's own similarity to the question, shared words, and whether it
         holds an answer of the asked type."""
         qtype = extract.question_type(question)
         qtok = set(tokens(question, "de")) | set(tokens(question, "en"))
+        weight = _term_weights(qtok, trace.idf if trace else None)
         spans: list[tuple[Passage, int, int, int]] = []
         seen: set[tuple[str, int]] = set()
         for rank, p in enumerate(passages[:READ_PASSAGES]):
@@ -90,7 +90,7 @@ class Answerer:
         sims = _cosines(self.encoder, question, texts)
         # Per sentence, the best score of a chunk holding it: the primary encoder's similarity
         # when the retriever scored every chunk of the passages read, else the fused hit score.
-        scored = list(chunk_dense) or [(h.chunk, h.score) for h in hits]
+        scored = (trace.chunk_dense or [(h.chunk, h.score) for h in trace.hits]) if trace else []
         floor = min((sc for _, sc in scored), default=0.0)
         chunk_scores = np.array(
             [
@@ -105,7 +105,7 @@ class Answerer:
         out = []
         for (p, a, b, rank), text, sim, z in zip(spans, texts, sims, base, strict=True):
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
-            lex = len(qtok & stoks) / max(1, len(qtok))
+            lex = sum(weight[t] for t in qtok & stoks) / max(1e-9, sum(weight.values()))
             typed = extract.candidates(text, qtype, question) if qtype != "other" else []
             score = z + 1.0 * lex + (TYPED_BONUS if typed else 0.0) - 0.1 * rank
             out.append(Evidence(p.article_id, a, b, text, float(score), float(sim), lex, typed, rank))
@@ -116,12 +116,11 @@ class Answerer:
         question: str,
         passages: Sequence[Passage],
         articles: dict[str, Article],
-        confidence: float,
+        trace: Trace,
         searched: str = "",
-        hits: Sequence[Hit] = (),
-        chunk_dense: Sequence[tuple[Chunk, float]] = (),
     ) -> Answer:
-        ranked = self.evidence(question, passages, articles, hits, chunk_dense)
+        ranked = self.evidence(question, passages, articles, trace)
+        confidence = trace.confidence
         qtype = extract.question_type(question)
         if not ranked or self._abstain(question, confidence, ranked, qtype):
             return Answer(question, not_said(question), None, True, [], list(passages), searched)
@@ -194,6 +193,16 @@ class Answerer:
         if qtype == "count":
             best = extract.join_coordinated(ev.text, cands, best)
         return best.text
+
+
+def _term_weights(qtok: set[str], idf: Callable[[str], float | None] | None) -> dict[str, float]:
+    """Rarer question words count more in the overlap; words no article has count as average."""
+    if idf is None or not qtok:
+        return dict.fromkeys(qtok, 1.0)
+    known = {t: idf(t) for t in qtok}
+    values = [v for v in known.values() if v is not None and v > 0]
+    mean = sum(values) / len(values) if values else 1.0
+    return {t: (v if v is not None and v > 0 else mean) for t, v in known.items()}
 
 
 def _new_information(question: str, spans: list[extract.Span]) -> list[extract.Span]:

@@ -187,9 +187,18 @@ class LexicalIndex:
         mean_idf = float(idf[present].mean())
         idf[present & (idf < 0)] = EPSILON * mean_idf
         norm = K1 * (1 - B + B * lengths / lengths.mean())
+        self._idf = idf
         self._weights = idf[term_of] * tf * (K1 + 1) / (tf + norm[row_of])
         self._rows = row_of.astype(np.int32)
         self._indptr = np.concatenate([[0], np.cumsum(df)])
+
+    def idf(self, token: str) -> float | None:
+        """Inverse document frequency of a token from ``tokens()``; None when no text has it."""
+        i = self._vocab.get(token)
+        idf = getattr(self, "_idf", None)
+        if i is None or idf is None or i >= len(idf) or idf[i] == 0:
+            return None
+        return float(idf[i])
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for ``query``; cost is the postings of the query's terms."""

@@ -81,8 +81,7 @@ class Bot:
         passages, trace = retriever.search(searched, k)
         if not passages:
             return Answer(q, not_said(q), None, True, [], [], searched)
-        confidence = trace.hits[0].dense if trace.hits else 0.0
-        return self.answerer.answer(q, passages, retriever.articles, confidence, searched, trace.hits)
+        return self.answerer.answer(q, passages, retriever.articles, trace, searched)
 
     def index(
         self,

@@ -7,7 +7,7 @@ article's language, and a lexical signal from a cross-lingual question mostly ad
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,12 @@ class Trace:
     hits: list[Hit]
     # Primary-encoder similarity of every chunk inside the first passages, for sentence ranking.
     chunk_dense: list[tuple[Chunk, float]] = field(default_factory=list)
+    idf: Callable[[str], float | None] | None = None
+
+    @property
+    def confidence(self) -> float:
+        """Primary-encoder similarity of the best chunk."""
+        return self.hits[0].dense if self.hits else 0.0
 
 
 class Retriever:
@@ -149,7 +155,8 @@ class Retriever:
         order = np.argsort(-fused)
         hits = [Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order]
         passages = self._passages(hits, k)
-        return passages, Trace(query, qlang, lex_w, hits, self._inside(passages, dense[0], qvecs[0]))
+        inside = self._inside(passages, dense[0], qvecs[0])
+        return passages, Trace(query, qlang, lex_w, hits, inside, self.lexical.idf)
 
     def _inside(self, passages: list[Passage], known: dict[int, float], vec: list[float]) -> list[tuple[Chunk, float]]:
         """Primary-encoder scores of all chunks overlapping the passages an answer reads."""
