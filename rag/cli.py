@@ -139,6 +139,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     print(answer.answer)
     for c in answer.citations:
         print(f"\n[{c.n}] {c.title} — {c.source}:{c.start}-{c.end}")
+    if answer.notice:
+        print(f"note: {answer.notice}", file=sys.stderr)
     return 0
 
 

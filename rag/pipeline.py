@@ -13,6 +13,7 @@ from rag.answer import Answerer, not_said
 from rag.config import Settings
 from rag.embeddings import USEEmbeddings, load_embeddings
 from rag.errors import InputError
+from rag.generate import Reply, Writer
 from rag.indexer import IndexReport, Progress, index_paths
 from rag.lexical import tokens
 from rag.retrieve import Retriever
@@ -58,10 +59,15 @@ def check_question(question: str) -> str:
 class Bot:
     """Question answering over one index. Models are passed in or loaded once from the settings."""
 
-    def __init__(self, settings: Settings | None = None, encoders: Sequence[Any] | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, encoders: Sequence[Any] | None = None, llm: Any | None = None
+    ) -> None:
+        """``llm`` is a LangChain chat model that writes the answers; by default one is made for
+        ``settings.llm.url`` when that is set, else answers are extractive."""
         self.settings = settings or Settings()
         self.encoders = list(encoders) if encoders is not None else make_encoders(self.settings)
         self.answerer = Answerer(self.settings.answer, self.encoders[-1])
+        self.writer = Writer(self.settings.llm, llm) if llm is not None or self.settings.llm.url else None
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
 
@@ -75,13 +81,21 @@ class Bot:
             return self._retriever
 
     def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
+        return self.ask_stream(question, k, history).answer
+
+    def ask_stream(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Reply:
+        """Search and answer extractively now; with a language model configured, its checked answer
+        streams from the returned reply (the model is not asked when the extractive step abstains)."""
         q = check_question(question)
         searched = condense(q, history)
         retriever = self.retriever
         passages, trace = retriever.search(searched, k)
         if not passages:
-            return Answer(q, not_said(q), None, True, [], [], searched)
-        return self.answerer.answer(q, passages, retriever.articles, trace, searched)
+            return Reply.done(Answer(q, not_said(q), None, True, [], [], searched))
+        answer = self.answerer.answer(q, passages, retriever.articles, trace, searched)
+        if self.writer is None or answer.abstained:
+            return Reply.done(answer)
+        return self.writer.reply(answer, retriever.articles, history if searched != q else ())
 
     def index(
         self,

@@ -70,10 +70,11 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     searched: str = ""
     backend: str = "extractive"
+    notice: str | None = None  # what the reader should know about how this answer came about
 
     def to_json(self) -> dict[str, Any]:
-        """The stable JSON shape of ``rag ask --json``."""
-        return {
+        """The stable JSON shape of ``rag ask --json`` (``notice`` only when there is one)."""
+        out: dict[str, Any] = {
             "question": self.question,
             "answer": self.answer,
             "short_answer": self.short_answer,
@@ -92,3 +93,6 @@ class Answer:
             "backend": self.backend,
             "searched": self.searched,
         }
+        if self.notice:
+            out["notice"] = self.notice
+        return out

@@ -21,6 +21,7 @@ def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """All on-disk state of a test goes to its tmp_path."""
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("RAG_SEEDS_DIR", str(tmp_path / "seeds"))
+    monkeypatch.delenv("RAG_LLM__URL", raising=False)  # answers are extractive unless a test sets one
 
 
 @pytest.fixture(scope="session")
