@@ -14,7 +14,7 @@ class ChunkSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_chars: int = Field(360, description="Longest chunk that is embedded, in characters.")
-    passage_chars: int = Field(600, description="Length a retrieved chunk is widened to when shown.")
+    passage_chars: int = Field(800, description="Length a retrieved chunk is widened to when shown.")
 
 
 class RetrieveSettings(BaseModel):
