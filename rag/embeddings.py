@@ -90,7 +90,9 @@ class SentenceTransformerEmbeddings(Embeddings):
                 "Give a local model folder, or a hub id with the hub reachable and RAG_HF_OFFLINE=false."
             ) from exc
         self.name = f"sentence-transformers:{model}"
-        self.dim = int(self._inner._client.get_sentence_embedding_dimension())
+        client = self._inner._client
+        dim_of = getattr(client, "get_embedding_dimension", None) or client.get_sentence_embedding_dimension
+        self.dim = int(dim_of())
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._inner.embed_documents(list(texts)) if texts else []

@@ -33,7 +33,7 @@ from rag.cli import main
 from rag.config import Settings
 from rag.pipeline import Bot
 
-XQUAD = ROOT.parent / "shared" / "eval" / "xquad-dev" / "articles"
+XQUAD = ROOT / "bench" / "data" / "xquad-dev" / "articles"
 SHOIGU_Q = "How many troops did Shoigu claim?"
 
 
@@ -99,7 +99,7 @@ def test_two_index_processes_started_together_take_turns(tmp_path: Path, encoder
         assert bot.retriever.search(question)[0][0].source.endswith(name)
 
 
-@pytest.mark.skipif(not XQUAD.is_dir(), reason="needs the XQuAD articles in ../shared/eval")
+@pytest.mark.skipif(not XQUAD.is_dir(), reason="needs the XQuAD articles in bench/data/xquad-dev")
 def test_kill_9_while_indexing_keeps_the_old_index_and_the_next_run_finishes(
     seed_index: Path, tmp_path: Path, encoders: list[Any]
 ) -> None:
