@@ -22,7 +22,6 @@ from rag.types import Answer, Article, Citation, Passage
 log = logging.getLogger(__name__)
 
 
-W_SIM, W_CHUNK = 1.0, 0.5
 TYPED_BONUS = 1.0
 TARGET_MARGIN = 0.5
 
@@ -101,7 +100,7 @@ class Answerer:
                 for p, a, _, _ in spans
             ]
         )
-        base = W_SIM * _z(sims) + W_CHUNK * _z(chunk_scores)
+        base = self.settings.sentence_weight * _z(sims) + self.settings.chunk_weight * _z(chunk_scores)
         out = []
         for (p, a, b, rank), text, sim, z in zip(spans, texts, sims, base, strict=True):
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))

@@ -47,6 +47,12 @@ class AnswerSettings(BaseModel):
         "in the evidence; below it the bot abstains.",
     )
     max_citations: int = Field(2, description="Most evidence sentences quoted per answer.")
+    sentence_weight: float = Field(
+        1.0, description="Weight of a sentence's own similarity to the question when choosing evidence."
+    )
+    chunk_weight: float = Field(
+        0.5, description="Weight of the retrieval score of the chunk holding a sentence when choosing evidence."
+    )
 
 
 class LLMSettings(BaseModel):

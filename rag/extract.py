@@ -105,7 +105,7 @@ def question_type(question: str) -> str:
     q = question.lower()
     if re.search(
         r"\bhow\s+(many|much)\b|\bwie\s*viele?\b|\bwieviele?\b|\bwhat\s+number\b|\banzahl\b|"
-        r"\bwie\s+(hoch|groß|gross|stark)\b|\bhow\s+(large|big|high)\b",
+        r"\bwie\s+(hoch|groß|gross|stark|alt)\b|\bhow\s+(large|big|high|old)\b|\bpopulation\b|\beinwohnerzahl\b",
         q,
     ):
         return "count"
