@@ -36,9 +36,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def chroma_server(data: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A Chroma server on a free local port, storing into ``data``; stopped by its pid on exit."""
-    port = _free_port()
+def chroma_server(data: Path, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Chroma server on ``port`` (default: a free one), storing into ``data``; stopped by its pid on exit."""
+    port = port or _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = data.parent / f"chroma-{port}.log"
     log = open(log_path, "wb")
@@ -222,7 +222,7 @@ def test_something_else_on_the_port_is_named_as_not_chroma(served: Settings, enc
         httpd.server_close()
 
 
-def test_a_server_lost_mid_session_gives_an_error_naming_it(tmp_path: Path, enc: list[Any]) -> None:
+def test_a_server_lost_mid_session_gives_an_error_naming_it_and_recovers(tmp_path: Path, enc: list[Any]) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     shutil.copy(SEED, seeds / SEED.name)
@@ -234,3 +234,6 @@ def test_a_server_lost_mid_session_gives_an_error_naming_it(tmp_path: Path, enc:
         proc.terminate()
         proc.wait(timeout=15)
         _assert_quick_one_line_error(lambda: bot.ask(SHOIGU), url, "Lost the connection to the Chroma server")
+    port = int(url.rsplit(":", 1)[1])
+    with chroma_server(tmp_path / "data", port):  # the same server back: the same bot answers again
+        assert "40.000" in bot.ask(SHOIGU).short_answer

