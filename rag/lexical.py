@@ -187,7 +187,7 @@ class LexicalIndex:
         mean_idf = float(idf[present].mean())
         idf[present & (idf < 0)] = EPSILON * mean_idf
         norm = K1 * (1 - B + B * lengths / lengths.mean())
-        self._idf = idf
+        self._idf = np.where(present, idf, 0.0)  # terms of the shared vocabulary no text here has
         self._weights = idf[term_of] * tf * (K1 + 1) / (tf + norm[row_of])
         self._rows = row_of.astype(np.int32)
         self._indptr = np.concatenate([[0], np.cumsum(df)])

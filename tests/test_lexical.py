@@ -73,3 +73,11 @@ def test_rebuilding_after_an_update_scores_like_a_fresh_index() -> None:
     # the older index keeps answering over its own texts though the shared vocabulary grew
     assert old.scores("Pfeilern").shape == (len(base),) and not old.scores("Pfeilern").any()
     np.testing.assert_allclose(old.scores("Warschau"), _reference(base, "Warschau"), rtol=1e-9, atol=1e-9)
+
+
+def test_idf_is_none_for_words_no_text_of_this_index_has() -> None:
+    LexicalIndex(["Die Fähre fährt nach Oslo.", "Das Kino hat drei Säle."])  # puts 'oslo' in the shared vocabulary
+    index = LexicalIndex(["Die Brücke ist 412 Meter lang.", "Der Bau kostete 31 Millionen Euro.", "Radfahrer"])
+    assert index.idf(tokens("Oslo")[0]) is None
+    assert index.idf("quantencomput") is None
+    assert index.idf(tokens("Brücke")[0]) == np.log(3 - 1 + 0.5) - np.log(1 + 0.5)
