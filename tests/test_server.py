@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import SEED, assert_quotes_verbatim
-from indexkit import BRIDGE, BRIDGE_Q, Remembering, write_articles
+from indexkit import BRIDGE, BRIDGE_Q, Remembering, stop_process, write_articles
 
 from rag import store
 from rag.cli import main
@@ -60,12 +60,7 @@ def chroma_server(data: Path, port: int | None = None) -> Iterator[tuple[str, su
             time.sleep(0.3)
         yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 
