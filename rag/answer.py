@@ -4,6 +4,7 @@ answer, quote the evidence verbatim with numbered citations, or say plainly that
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from rag import extract
 from rag.chunking import sentences
 from rag.config import AnswerSettings
 from rag.lexical import detect_language, tokens
-from rag.retrieve import READ_PASSAGES, Trace
+from rag.retrieve import READ_PASSAGES, Trace, zscore
 from rag.types import Answer, Article, Citation, Passage
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,9 @@ class Evidence:
 
 def quote(article: Article, start: int, end: int) -> str:
     """The verbatim text at ``[start, end)``; every citation goes through here."""
-    text = article.text[start:end]
-    if not text or text != article.text[start:end] or start < 0 or end > len(article.text):
+    if not 0 <= start < end <= len(article.text):
         raise ValueError(f"bad quote offsets {start}-{end} in {article.source}")
-    return text
+    return article.text[start:end]
 
 
 def not_said(question: str) -> str:
@@ -60,7 +60,7 @@ class Answerer:
 
     def __init__(self, settings: AnswerSettings, sentence_encoder: Any) -> None:
         self.settings = settings
-        self.encoder = sentence_encoder
+        self.encoder = _QueryMemo(sentence_encoder)
 
     def evidence(
         self,
@@ -100,7 +100,7 @@ class Answerer:
                 for p, a, _, _ in spans
             ]
         )
-        base = self.settings.sentence_weight * _z(sims) + self.settings.chunk_weight * _z(chunk_scores)
+        base = self.settings.sentence_weight * zscore(sims) + self.settings.chunk_weight * zscore(chunk_scores)
         out = []
         for (p, a, b, rank), text, sim, z in zip(spans, texts, sims, base, strict=True):
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
@@ -243,6 +243,16 @@ def _cosines(encoder: Any, question: str, texts: list[str]) -> np.ndarray:
     return m @ q / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
 
 
-def _z(x: np.ndarray) -> np.ndarray:
-    sd = float(x.std())
-    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
+class _QueryMemo:
+    """An encoder whose query vectors are remembered: one answer compares the same question
+    (and 'how many' target) with several sets of sentences and phrases."""
+
+    def __init__(self, encoder: Any) -> None:
+        self._encoder = encoder
+        self._query = functools.lru_cache(maxsize=256)(lambda text: tuple(encoder.embed_query(text)))
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(self._query(text))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encoder.embed_documents(texts)

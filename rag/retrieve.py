@@ -148,10 +148,10 @@ class Retriever:
         weights = [1.0] + [cfg.second_encoder_weight] * (len(dense) - 1)
         fused = np.zeros(len(rows))
         for w, scores in zip(weights, dense, strict=True):
-            fused += w * _z(np.array([scores[r] for r in rows]))
+            fused += w * zscore(np.array([scores[r] for r in rows]))
         lex = lex_all[rows]
         if lex_w > 0 and lex.max() > 0:
-            fused += lex_w * _z(lex)
+            fused += lex_w * zscore(lex)
         order = np.argsort(-fused)
         hits = [Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order]
         passages = self._passages(hits, k)
@@ -205,7 +205,8 @@ class Retriever:
         return out
 
 
-def _z(x: np.ndarray) -> np.ndarray:
+def zscore(x: np.ndarray) -> np.ndarray:
+    """Standard scores; all zeros when the values do not vary."""
     sd = float(x.std())
     return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 

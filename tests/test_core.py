@@ -35,3 +35,16 @@ def test_citation_offsets_index_the_source_file(seed_bot) -> None:  # type: igno
         assert c.source.endswith(SEED.name)
     for p in ans.passages:
         assert SEED_TEXT[p.start : p.end] == p.text
+
+
+def test_a_quote_outside_the_article_is_refused() -> None:
+    import pytest
+
+    from rag.answer import quote
+    from rag.types import Article
+
+    art = Article("a1", "x.txt", "X", "Ein Satz. Noch einer.")
+    assert quote(art, 0, 9) == "Ein Satz."
+    for start, end in ((5, 5), (-1, 4), (10, 99)):
+        with pytest.raises(ValueError, match="bad quote offsets"):
+            quote(art, start, end)
