@@ -172,7 +172,9 @@ class Answerer:
         return False
 
     def _short(self, question: str, qtype: str, ev: Evidence) -> str | None:
-        cands = _new_information(question, ev.typed) if qtype in ("who", "where") else ev.typed
+        cands = _new_information(question, ev.typed) if qtype in ("who", "where", "role") else ev.typed
+        if qtype == "who":  # a name after an office is surely a person; other capitalised pairs may not be
+            cands = [c for c in cands if c.kind == "role-name"] or cands
         if not cands:
             return None
         target = extract.count_target(question) if qtype == "count" else None
@@ -218,7 +220,7 @@ def _new_information(question: str, spans: list[extract.Span]) -> list[extract.S
         if not words or all(w.group(0).strip(",.").lower() in asked for w in words):
             continue
         start, end = sp.start + words[0].start(), sp.start + words[-1].end()
-        out.append(extract.Span(start, end, sp.text[words[0].start() : words[-1].end()]))
+        out.append(extract.Span(start, end, sp.text[words[0].start() : words[-1].end()], sp.kind))
     return out
 
 

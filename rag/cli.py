@@ -19,7 +19,9 @@ log = logging.getLogger("rag")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rag", description="Answer questions about news articles with cited passages.")
+    p = argparse.ArgumentParser(
+        prog="python -m rag", description="Answer questions about news articles with cited passages."
+    )
     sub = p.add_subparsers(dest="command", required=True)
     ix = sub.add_parser("index", help="index article files and folders (default: seeds/)")
     ix.add_argument("paths", nargs="*", help="files or folders of .txt, .md or .html articles, or http(s) addresses")
@@ -45,8 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", choices=["xquad", "seed", "all"], default="all", help="question sets (default: all)")
     ev.add_argument("--limit", type=int, help="at most N XQuAD questions per language, evenly spaced")
     ev.add_argument("--articles", type=int, help="index only the first N XQuAD articles and ask their questions")
-    ev.add_argument("--peers", action=argparse.BooleanOptionalAction, default=True,
-                    help="also measure plain BM25 and the LangChain tutorial default (default: on)")
+    ev.add_argument(
+        "--peers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure plain BM25 and the LangChain tutorial default (default: on)",
+    )
     ev.add_argument("--out", type=Path, default=Path("bench/results/quality.json"), help="JSON report path")
     return p
 
@@ -100,8 +106,10 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     status = 0
     for dup, known in report.duplicates:
         if dup in paths:  # named on the command line: the user asked for exactly this file
-            print(f"error: {dup} has the same text as {known}, which is indexed; nothing was added for it.",
-                  file=sys.stderr)
+            print(
+                f"error: {dup} has the same text as {known}, which is indexed; nothing was added for it.",
+                file=sys.stderr,
+            )
             status = 2
         else:
             print(f"skipped {dup}: same text as {known}", file=sys.stderr)
@@ -171,14 +179,18 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     built = datetime.datetime.fromtimestamp(manifest.built_at).isoformat(timespec="seconds")
     chunks = sum(a["chunks"] for a in manifest.articles.values())
-    print(f"{settings.index_dir}: {len(manifest.articles)} article(s), {chunks} chunk(s), "
-          f"model {manifest.embedding['name']} ({manifest.embedding['dim']}-d), built {built}")
+    print(
+        f"{settings.index_dir}: {len(manifest.articles)} article(s), {chunks} chunk(s), "
+        f"model {manifest.embedding['name']} ({manifest.embedding['dim']}-d), built {built}"
+    )
     if settings.chroma_url:
         print(_server_status(settings, manifest))
     pending = store.read_manifest(settings.index_dir, store.PENDING)
     if pending is not None:
-        print(f"  unfinished build for {pending.embedding['name']} ({len(pending.articles)} article(s) so far); "
-              "python -m rag index finishes it")
+        print(
+            f"  unfinished build for {pending.embedding['name']} ({len(pending.articles)} article(s) so far); "
+            "python -m rag index finishes it"
+        )
     for meta in sorted(manifest.articles.values(), key=lambda m: m["source"]):
         print(f"  {meta['source']}  {meta['chunks']} chunks  {meta['title']}")
     return 0

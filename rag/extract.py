@@ -15,9 +15,7 @@ _NUMWORDS = (
     "nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|dozens|hundreds|thousands"
 )
 _NUMBER = rf"(?:\d{{1,3}}(?:[.,\u202f ]\d{{3}})+(?:,\d+)?|\d+(?:[.,]\d+)?|(?:{_NUMWORDS})\b)"
-_SCALE = (
-    r"(?:\s*%|\s+(?:Millionen|Million|Mio\.|Milliarden|Mrd\.|million|billion|thousand|Prozent|percent|%))?"
-)
+_SCALE = r"(?:\s*%|\s+(?:Millionen|Million|Mio\.|Milliarden|Mrd\.|million|billion|thousand|Prozent|percent|%))?"
 # '30.000 bis 50.000', '3 to 5': a range is one answer.
 _RANGE_CASED = rf"\s*(?:-|–|bis|to)\s*{_NUMBER}|"
 _MOD = (
@@ -50,6 +48,22 @@ _ROLE_NAME = re.compile(
     rf"{_ROLE}(?:\s+(?:der|des|von)\s+\w+)?(?:,\s+({_NAME_TOKEN}(?:\s+\w+){{0,2}}),|\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})*))"
 )
 _FULL_NAME = re.compile(rf"(?<![\w\"„“])({_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}})")
+_ROLE_WORD = re.compile(
+    r"(?<![\w-])(?:[\w-]*(?:minister|ministerin|sekretär|sekretärin|präsident|präsidentin|kanzler|kanzlerin|"
+    r"botschafter|botschafterin|sprecher|sprecherin|bürgermeister|bürgermeisterin|vorsitzender?|kommandeur)|"
+    r"(?:Kreml|Regierungs|Staats|Armee|Partei|Militär|Geheimdienst)chef(?:in)?|General|Direktor(?:in)?|"
+    r"(?:(?:Defen[cs]e|Foreign|Prime|Interior)\s+)?Minister|Secretary(?:[ -]General)?|President|Chancellor|"
+    r"Ambassador|spokes(?:man|woman|person)|Mayor|Chairman)(?![\w-])",
+    re.IGNORECASE,
+)
+# Endings of German common nouns, which start no personal name ('Konzentration Russlands').
+_NOUN_ENDING = re.compile(r"(?:ung|ion|heit|keit|schaft|tät|ismus|nis|tum)$")
+_NUMBER_WORDS = {
+    "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10,
+    "elf": 11, "zwölf": 12, "zwanzig": 20, "dreißig": 30, "hundert": 100, "tausend": 1000, "two": 2,
+    "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11,
+    "twelve": 12, "twenty": 20, "thirty": 30, "hundred": 100, "thousand": 1000,
+}  # fmt: skip
 _PLACE = re.compile(
     r"\b(?:in|nach|aus|im|bei|an\s+der|an\s+den|to|from|at|near)\s+(?:(?:der|dem|den|einem|einer|the)\s+)?"
     r"(?:[a-zäöüß]+\s+)?[A-ZÄÖÜ][\w-]+(?:\s+[A-ZÄÖÜ][\w-]+)?"
@@ -98,36 +112,60 @@ class Span:
     start: int
     end: int
     text: str
+    kind: str = ""  # 'role-name' for a name right after an office ('Außenminister Kuleba')
+
+
+_WH = re.compile(
+    r"\b(what|which|who|whom|whose|when|where|how|why|wer|wen|wem|wessen|wann|wo|wohin|woher|wie|wieviele?|"
+    r"welche[mnrs]?|warum|weshalb|wieso)\b",
+    re.IGNORECASE,
+)
+_TYPES = (
+    (
+        "count",
+        r"\bhow\s+(many|much)\b|\bwie\s*viele?\b|\bwieviele?\b|\bwhat\s+number\b|\banzahl\b|"
+        r"\bwie\s+(hoch|groß|gross|stark|alt)\b|\bhow\s+(large|big|high|old)\b|\bpopulation\b|\beinwohnerzahl\b",
+    ),
+    (
+        "when",
+        r"\bwhen\b|\bwhat\s+(year|date|day|month|time|period)\b|\bwhich\s+(year|date|day|month|period)\b|"
+        r"\bwann\b|\bin\s+welchem\s+(jahr|monat|zeitraum)\b|\ban\s+welchem\s+(tag|datum)\b|\bseit\s+wann\b|"
+        r"\bhow\s+long\b|\bwie\s+lange\b|\binnerhalb\s+welche|\bwelchen\s+zeitraum\b",
+    ),
+    (
+        "role",
+        r"\bwhat\s+(position|office|post|role|title|job)\b|\bwhich\s+(position|office|post|title)\b|"
+        r"\bwelche[sn]?\s+(amt|posten|funktion|position|titel|rolle)\b",
+    ),
+    (
+        "who",
+        r"\bwho(m|se)?\b|\bwer\b|\bwen\b|\bwem\b|\bwhich\s+(person|minister|official|leader|analysts?)\b|"
+        r"\bwelche[rs]?\s+(person|minister|politiker|analyst)",
+    ),
+    (
+        "where",
+        r"\bwhere\b|\bwo\b|\bwohin\b|\bwoher\b|\bin\s+which\s+(city|country|place|region)\b|"
+        r"\bin\s+welche[mn]?\s+(stadt|land|ort|region)\b|\bto\s+which\s+country\b",
+    ),
+)
 
 
 def question_type(question: str) -> str:
-    """'count', 'when', 'who', 'where' or 'other', from English or German question words."""
-    q = question.lower()
-    if re.search(
-        r"\bhow\s+(many|much)\b|\bwie\s*viele?\b|\bwieviele?\b|\bwhat\s+number\b|\banzahl\b|"
-        r"\bwie\s+(hoch|groß|gross|stark|alt)\b|\bhow\s+(large|big|high|old)\b|\bpopulation\b|\beinwohnerzahl\b",
-        q,
-    ):
-        return "count"
-    if re.search(
-        r"\bwhen\b|\bwhat\s+(year|date|day|month|time)\b|\bwhich\s+(year|date|day|month)\b|"
-        r"\bwann\b|\bin\s+welchem\s+(jahr|monat)\b|\ban\s+welchem\s+tag\b|\bseit\s+wann\b|"
-        r"\bhow\s+long\b|\bwie\s+lange\b|\binnerhalb\s+welche",
-        q,
-    ):
-        return "when"
-    if re.search(
-        r"\bwho(m|se)?\b|\bwer\b|\bwen\b|\bwem\b|\bwhich\s+(person|minister|official|leader|analysts?)\b|"
-        r"\bwelche[rs]?\s+(person|minister|politiker|analyst)",
-        q,
-    ):
-        return "who"
-    if re.search(
-        r"\bwhere\b|\bwo\b|\bwohin\b|\bwoher\b|\bin\s+which\s+(city|country|place|region)\b|"
-        r"\bin\s+welche[mn]?\s+(stadt|land|ort|region)\b|\bto\s+which\s+country\b",
-        q,
-    ):
-        return "where"
+    """'count', 'when', 'role', 'who', 'where' or 'other', read first at the question's first
+    question word (with the word before it: 'in which year'), so a relative clause later on ('what
+    position does the man who ...') does not decide it; then in the whole question ('what was the
+    name of the player who ...')."""
+    whole = question.lower()
+    m = _WH.search(whole)
+    if m:
+        before = whole[: m.start()].split()[-1:]
+        opening = " ".join([*before, *whole[m.start() :].split()[:4]])
+        for name, pattern in _TYPES:
+            if re.search(pattern, opening):
+                return name
+    for name, pattern in _TYPES:
+        if re.search(pattern, whole):
+            return name
     return "other"
 
 
@@ -155,20 +193,33 @@ def count_target(question: str) -> str | None:
 def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
     """Answer-shaped spans of ``sentence`` for ``qtype``, in reading order."""
     if qtype == "count":
+        # A number the question states is not its answer ('the force of two armies' -> not 'zwei Armeen').
+        asked = numbers_in(question)
         spans = [_span(m, sentence) for m in _COUNT_CASED.finditer(sentence)]
-        asked_years = set(re.findall(r"\b(?:1[89]|20)\d\d\b", question))
-        return [s for s in spans if not _is_year(s.text) and _leading_number(s.text) not in asked_years]
-    if qtype == "when":
-        return [_span(m, sentence) for m in _DATE.finditer(sentence)]
-    if qtype == "who":
-        spans = [Span(m.start(), m.end(), m.group(0).rstrip(",")) for m in _ROLE_NAME.finditer(sentence)]
-        spans += [
-            _span(m, sentence, 1)
-            for m in _FULL_NAME.finditer(sentence)
-            if m.group(1).split()[0] not in _NOT_NAMES
-            and m.start(1) > 0
-            and not any(s.start <= m.start(1) < s.end for s in spans)
+        return [
+            s for s in spans if not _is_year(s.text) and not (numbers_in(s.text)[:1] and numbers_in(s.text)[0] in asked)
         ]
+    if qtype == "when":
+        asked_dates = {m.group(0).lower() for m in re.finditer(r"\b(?:1[89]|20)\d\d\b", question)}
+        spans = [_span(m, sentence) for m in _DATE.finditer(sentence)]
+        return [s for s in spans if not set(re.findall(r"\b(?:1[89]|20)\d\d\b", s.text)) & asked_dates]
+    if qtype == "role":
+        return [Span(m.start(), m.end(), m.group(0)) for m in _ROLE_WORD.finditer(sentence)]
+    if qtype == "who":
+        spans = [Span(m.start(), m.end(), m.group(0).rstrip(","), "role-name") for m in _ROLE_NAME.finditer(sentence)]
+        for m in _FULL_NAME.finditer(sentence):
+            if m.group(1).split()[0] in _NOT_NAMES or m.start(1) == 0:
+                continue
+            if any(s.start <= m.start(1) < s.end for s in spans):
+                continue
+            # 'Organisation English Heritage' -> 'English Heritage': a common noun starts no name.
+            start = m.start(1)
+            for word in re.finditer(r"\S+", m.group(1)):
+                if not _NOUN_ENDING.search(word.group(0)):
+                    break
+                start = m.start(1) + word.end() + 1
+            if start < m.end(1):
+                spans.append(Span(start, m.end(1), sentence[start : m.end(1)]))
         return sorted(spans, key=lambda s: s.start)
     if qtype == "where":
         return [
@@ -195,9 +246,20 @@ def _span(m: re.Match[str], sentence: str, group: int = 0) -> Span:
     return Span(start, start + len(text), text)
 
 
-def _leading_number(text: str) -> str:
-    m = re.search(r"\d[\d.,]*", text)
-    return m.group(0) if m else ""
+def numbers_in(text: str) -> list[float]:
+    """The values of the numbers in ``text``, in order: '40.000' and '40,000' are both 40000."""
+    out = []
+    for m in re.finditer(
+        rf"\d{{1,3}}(?:[.,\u202f ]\d{{3}})+(?![\d])|\d+(?:[.,]\d+)?|\b(?:{'|'.join(_NUMBER_WORDS)})\b", text, re.I
+    ):
+        word = m.group(0).lower()
+        if word in _NUMBER_WORDS:
+            out.append(float(_NUMBER_WORDS[word]))
+        elif re.fullmatch(r"\d{1,3}(?:[.,\u202f ]\d{3})+", word):
+            out.append(float(re.sub(r"\D", "", word)))
+        else:
+            out.append(float(word.replace(",", ".")))
+    return out
 
 
 def _is_year(text: str) -> bool:

@@ -48,3 +48,16 @@ def test_a_quote_outside_the_article_is_refused() -> None:
     for start, end in ((5, 5), (-1, 4), (10, 99)):
         with pytest.raises(ValueError, match="bad quote offsets"):
             quote(art, start, end)
+
+
+def test_who_answers_with_the_name_after_the_office(seed_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = seed_bot.ask('Who described Moscow\'s troop concentration in western Russia as "provocative"?')
+    assert not ans.abstained
+    assert "blinken" in ans.short_answer.lower()
+    assert "provokativ" in ans.citations[0].quote
+
+
+def test_numbers_named_in_the_question_are_not_the_answer(seed_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = seed_bot.ask("How many soldiers make up the force of the two armies and three divisions?")
+    assert ans.short_answer is not None and "100.000" in ans.short_answer
+    assert "100.000 Soldaten" in ans.citations[0].quote

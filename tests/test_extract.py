@@ -1,0 +1,64 @@
+"""Short-answer extraction: question types, answer-shaped spans, and what the question already says."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.extract import candidates, numbers_in, question_type
+
+ANALYSTS = (
+    "Zwei Militäranalysten, schreibt Ansa, interviewt von der AFP, Wassili Kachin e Alexander Goltzschätzen, "
+    "dass die zwei russischen Armeen und drei russischen Divisionen, von denen Shoigu spricht bilden eine "
+    "Streitmacht von etwa 100.000 Soldaten."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What position does the man who accused NATO of wanting to deploy 40,000 soldiers hold?", "role"),
+        ("Welches Amt hat der Mann, der der NATO vorwirft, Soldaten einsetzen zu wollen?", "role"),
+        ("Over roughly what period did Russia deploy the forces?", "when"),
+        ("In which year were there about 50 deaths?", "when"),
+        ("According to Shoigu, how many armies has Russia moved?", "count"),
+        ("What was the last name of the player who took the ball away from Newton?", "who"),
+        ("Wer nannte die Truppenkonzentration ungerechtfertigt?", "who"),
+        ("Why did the Kremlin move troops?", "other"),
+    ],
+)
+def test_question_type_is_read_at_the_question_word(question: str, kind: str) -> None:
+    assert question_type(question) == kind
+
+
+def test_numbers_are_read_in_both_languages() -> None:
+    assert numbers_in("zwei Armeen, 40.000 Soldaten, 40,000 soldiers, 2,5 Prozent, three divisions") == [
+        2.0,
+        40000.0,
+        40000.0,
+        2.5,
+        3.0,
+    ]
+
+
+def test_a_number_the_question_states_is_not_its_answer() -> None:
+    question = "How many soldiers make up the force of two armies and three divisions?"
+    assert [c.text for c in candidates(ANALYSTS, "count", question)] == ["etwa 100.000 Soldaten"]
+    # Asked without those numbers, the sentence offers all of its counts.
+    assert len(candidates(ANALYSTS, "count", "How many soldiers?")) == 4
+
+
+def test_a_name_after_an_office_is_marked_and_common_nouns_start_no_name() -> None:
+    sentence = "Der Generalsekretär Jens Stoltenberg kritisierte die militärische Konzentration Russlands."
+    found = candidates(sentence, "who", "Wer kritisierte?")
+    assert found[0].text == "Generalsekretär Jens Stoltenberg" and found[0].kind == "role-name"
+    assert all(not c.text.startswith("Konzentration") for c in found)
+    org = candidates("Der Markt steht bei der Organisation English Heritage unter Schutz.", "who", "Bei wem?")
+    assert [c.text for c in org] == ["English Heritage"]
+
+
+def test_role_questions_find_offices() -> None:
+    sentence = "Die Reaktion kam von seinem Verteidigungsminister Sergey Schoigu und dem Foreign Minister."
+    assert [c.text for c in candidates(sentence, "role", "What position?")] == [
+        "Verteidigungsminister",
+        "Foreign Minister",
+    ]
