@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from rag import extract
-from rag.chunking import sentences
+from rag.chunking import article_sentences
 from rag.config import AnswerSettings
 from rag.lexical import detect_language, tokens
 from rag.retrieve import READ_PASSAGES, Trace, zscore
@@ -79,7 +81,7 @@ class Answerer:
         seen: set[tuple[str, int]] = set()
         for rank, p in enumerate(passages[:READ_PASSAGES]):
             text = articles[p.article_id].text
-            for s in sentences(text):
+            for s in article_sentences(text):
                 if s.start >= p.start and s.end <= p.end and (p.article_id, s.start) not in seen:
                     seen.add((p.article_id, s.start))
                     spans.append((p, s.start, s.end, rank))
@@ -246,15 +248,33 @@ def _cosines(encoder: Any, question: str, texts: list[str]) -> np.ndarray:
 
 
 class _QueryMemo:
-    """An encoder whose query vectors are remembered: one answer compares the same question
-    (and 'how many' target) with several sets of sentences and phrases."""
+    """An encoder that remembers vectors: one answer compares the same question (and 'how many'
+    target) with several sets of sentences, and questions about the same articles read the same
+    sentences again. Holds at most ``size`` sentence vectors, dropping the least recently used."""
 
-    def __init__(self, encoder: Any) -> None:
+    def __init__(self, encoder: Any, size: int = 20_000) -> None:
         self._encoder = encoder
         self._query = functools.lru_cache(maxsize=256)(lambda text: tuple(encoder.embed_query(text)))
+        self._docs: OrderedDict[str, list[float]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
 
     def embed_query(self, text: str) -> list[float]:
         return list(self._query(text))
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._encoder.embed_documents(texts)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._docs))
+        fresh = dict(zip(missing, self._encoder.embed_documents(missing), strict=True)) if missing else {}
+        with self._lock:
+            out = []
+            for t in texts:
+                v = fresh.get(t) or self._docs.get(t)
+                if v is None:  # dropped by another thread meanwhile
+                    v = self._encoder.embed_documents([t])[0]
+                self._docs[t] = v
+                self._docs.move_to_end(t)
+                out.append(v)
+            while len(self._docs) > self._size:
+                self._docs.popitem(last=False)
+        return out

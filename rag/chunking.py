@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
 
 from rag.types import Article, Chunk
+
+CHUNKER_VERSION = "s2"  # bump when chunk boundaries change: indexes are then rebuilt
 
 # Abbreviations after which a period does not end a sentence (German and English news text).
 # Single letters ("z. B.", "u. a.", "John F. Kennedy") are handled by the length rule below.
@@ -172,6 +175,13 @@ def sentences(text: str, limit: int = 600) -> list[Span]:
     return spans
 
 
+@functools.lru_cache(maxsize=512)
+def article_sentences(text: str) -> tuple[Span, ...]:
+    """``sentences(text)`` remembered for the articles being read: answering asks for the same
+    article's sentences for every passage of every question."""
+    return tuple(sentences(text))
+
+
 def chunk_article(article: Article, max_chars: int) -> list[Chunk]:
     """Pack consecutive sentences of a paragraph into chunks of at most ``max_chars``.
 
@@ -212,7 +222,7 @@ def chunk_article(article: Article, max_chars: int) -> list[Chunk]:
 
 def widen(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
     """Grow ``[start, end)`` by whole neighbouring sentences of the same paragraph up to ``budget`` chars."""
-    sents = sentences(text)
+    sents = article_sentences(text)
     inside = [k for k, s in enumerate(sents) if s.end > start and s.start < end]
     if not inside:
         return start, end

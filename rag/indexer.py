@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag import store
-from rag.chunking import chunk_article, text_hash
+from rag import lexicon, store
+from rag.chunking import CHUNKER_VERSION, chunk_article, text_hash
 from rag.config import Settings
 from rag.errors import IndexUnavailable, InputError
 from rag.ingest import Source, collect_sources, is_url, load
@@ -32,7 +32,6 @@ from rag.types import Article
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = "s2"
 Progress = Callable[[int, int, str], None]
 
 
@@ -154,6 +153,7 @@ def remove_sources(settings: Settings, names: Sequence[str], wait: float = 0.0) 
                 if manifest is live:
                     report.removed.append(meta["source"])
         store.remove_stray_files(index_dir, set(live.articles) | (set(pending.articles) if pending else set()))
+        lexicon.refresh(index_dir, live.articles, _reader(index_dir, live), settings.chunk.max_chars)
         report.chunks_total = sum(m["chunks"] for m in live.articles.values())
     report.seconds = time.monotonic() - t0
     return report
@@ -237,6 +237,7 @@ class Indexer:
             elif live is None:
                 store.write_manifest(self.dir, target)
             store.remove_stray_files(self.dir, set(target.articles))
+            lexicon.refresh(self.dir, target.articles, _reader(self.dir, target), self.settings.chunk.max_chars)
             report.chunks_total = sum(a["chunks"] for a in target.articles.values())
         return report
 
@@ -388,6 +389,20 @@ class Indexer:
                 log.warning("restoring the missing chunks of %s", meta["source"])
                 plan.write.append((art, aid))
                 plan.carried.add(aid)
+
+
+def _reader(index_dir: Path, manifest: store.Manifest) -> Callable[[str], Article | None]:
+    """Reads an indexed article back from the index; None when its stored text is gone."""
+
+    def read(aid: str) -> Article | None:
+        meta = manifest.articles[aid]
+        try:
+            text = store.read_article_text(index_dir, aid)
+        except IndexUnavailable:
+            return None
+        return Article(aid, meta["source"], meta["title"], text, meta.get("lang", "de"))
+
+    return read
 
 
 def _is_under(source: str, roots: Sequence[str]) -> bool:

@@ -2,15 +2,13 @@
 
 The index is a sparse term-by-chunk matrix of precomputed Okapi BM25 weights (compressed by term):
 a query reads only the postings of its own terms, so its cost grows with how often those terms
-occur, not with the number of chunks. Token lists are remembered by text hash between rebuilds,
-so reopening after an incremental update tokenizes only the new chunks.
+occur, not with the number of chunks. An index's term ids are stored with it (rag.lexicon), so
+opening it tokenizes only articles the stored ones do not cover.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import threading
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -128,35 +126,7 @@ K1 = 1.5
 B = 0.75
 EPSILON = 0.25  # a term in more than half of the chunks gets idf EPSILON * mean idf instead of a negative one
 EMPTY = "\u2205"  # the one token of a chunk without words, so every chunk has a length
-
-
-class _TokenMemo:
-    """Term ids per chunk text from the last build, and the vocabulary they index (it only grows)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.vocab: dict[str, int] = {}
-        self.by_text: dict[tuple[str, bytes], np.ndarray] = {}
-
-    def term_ids(self, texts: Sequence[str], lang: str) -> list[np.ndarray]:
-        with self.lock:
-            seen: dict[tuple[str, bytes], np.ndarray] = {}
-            out = []
-            for text in texts:
-                key = (lang, hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest())
-                ids = seen.get(key)
-                if ids is None:
-                    ids = self.by_text.get(key)
-                if ids is None:
-                    toks = tokens(text, lang) or [EMPTY]
-                    ids = np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in toks), np.int32, len(toks))
-                seen[key] = ids
-                out.append(ids)
-            self.by_text = seen  # keep only what the current corpus uses
-            return out
-
-
-_MEMO = _TokenMemo()
+LEXICAL_VERSION = "t1"  # bump when tokens() changes: stored term ids are then made again
 
 
 class LexicalIndex:
@@ -164,16 +134,30 @@ class LexicalIndex:
     ``BM25Okapi(...).get_scores`` on the same tokens."""
 
     def __init__(self, texts: Sequence[str], lang: str = "de") -> None:
+        vocab: dict[str, int] = {}
+        docs = []
+        for text in texts:
+            toks = tokens(text, lang) or [EMPTY]
+            docs.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in toks), np.int32, len(toks)))
+        self._build(docs, vocab, lang)
+
+    @classmethod
+    def from_terms(cls, docs: Sequence[np.ndarray], vocab: dict[str, int], lang: str) -> LexicalIndex:
+        """From term ids already made (see rag.lexicon): one int array per text, ids into ``vocab``."""
+        index = cls.__new__(cls)
+        index._build(docs, vocab, lang)
+        return index
+
+    def _build(self, docs: Sequence[np.ndarray], vocab: dict[str, int], lang: str) -> None:
         self.lang = lang
-        self.size = len(texts)
-        self._vocab = _MEMO.vocab
-        docs = _MEMO.term_ids(texts, lang)
-        n = self.size
-        vocab_size = len(self._vocab)
+        self.size = n = len(docs)
+        self._vocab = vocab
+        vocab_size = len(vocab)
         if n == 0:
             self._indptr = np.zeros(vocab_size + 1, dtype=np.int64)
             self._rows = np.zeros(0, dtype=np.int32)
             self._weights = np.zeros(0)
+            self._idf = np.zeros(vocab_size)
             return
         lengths = np.fromiter((len(d) for d in docs), np.int64, n)
         terms = np.concatenate(docs).astype(np.int64)
@@ -187,7 +171,7 @@ class LexicalIndex:
         mean_idf = float(idf[present].mean())
         idf[present & (idf < 0)] = EPSILON * mean_idf
         norm = K1 * (1 - B + B * lengths / lengths.mean())
-        self._idf = np.where(present, idf, 0.0)  # terms of the shared vocabulary no text here has
+        self._idf = np.where(present, idf, 0.0)  # terms of the vocabulary no text here has
         self._weights = idf[term_of] * tf * (K1 + 1) / (tf + norm[row_of])
         self._rows = row_of.astype(np.int32)
         self._indptr = np.concatenate([[0], np.cumsum(df)])
@@ -195,10 +179,9 @@ class LexicalIndex:
     def idf(self, token: str) -> float | None:
         """Inverse document frequency of a token from ``tokens()``; None when no text has it."""
         i = self._vocab.get(token)
-        idf = getattr(self, "_idf", None)
-        if i is None or idf is None or i >= len(idf) or idf[i] == 0:
+        if i is None or i >= len(self._idf) or self._idf[i] == 0:
             return None
-        return float(idf[i])
+        return float(self._idf[i])
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for ``query``; cost is the postings of the query's terms."""

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from rag import store
-from rag.chunking import chunk_article, widen
+from rag import lexicon, store
+from rag.chunking import text_hash, widen
 from rag.config import Settings
 from rag.errors import IndexUnavailable
 from rag.indexer import fingerprint
@@ -88,16 +88,20 @@ class Retriever:
             )
             for aid, m in manifest.articles.items()
         }
-        self.chunks: list[Chunk] = [
-            c for a in self.articles.values() for c in chunk_article(a, self.settings.chunk.max_chars)
-        ]
+        self.corpus_lang = lexicon.corpus_lang(manifest.articles.values())
+        max_chars = self.settings.chunk.max_chars
+        stored = lexicon.load(self.settings.index_dir, lexicon.shape_of(max_chars, self.corpus_lang))
+        self.chunks: list[Chunk] = []
+        terms = []
+        for aid, art in self.articles.items():
+            entry = stored.entry(art, manifest.articles[aid].get("sha") or text_hash(art.text), max_chars)
+            self.chunks += lexicon.chunks_of(art, entry)
+            terms += entry.terms
         self._row = {c.id: i for i, c in enumerate(self.chunks)}
         self._by_article: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             self._by_article.setdefault(c.article_id, []).append(i)
-        langs = [a.lang for a in self.articles.values()]
-        self.corpus_lang = max(set(langs), key=langs.count) if langs else "de"
-        self.lexical = LexicalIndex([c.text for c in self.chunks], self.corpus_lang)
+        self.lexical = LexicalIndex.from_terms(terms, stored.vocab, self.corpus_lang)
         try:
             self.stores = [
                 store.vectorstore(self._client, name, enc)

@@ -42,7 +42,7 @@ COLLECTION_PREFIX = "chunks-"
 BATCH = 32
 # What may sit in an index folder; a writer refuses a folder holding anything else.
 INDEX_ID = ".index-id"
-_OWN_NAMES = {MANIFEST, PENDING, "articles", "chroma", ".write.lock", ".gitkeep", INDEX_ID}
+_OWN_NAMES = {MANIFEST, PENDING, "articles", "chroma", ".write.lock", ".gitkeep", INDEX_ID, "lexicon.npz"}
 
 
 @dataclass

@@ -61,3 +61,32 @@ def test_numbers_named_in_the_question_are_not_the_answer(seed_bot) -> None:  # 
     ans = seed_bot.ask("How many soldiers make up the force of the two armies and three divisions?")
     assert ans.short_answer is not None and "100.000" in ans.short_answer
     assert "100.000 Soldaten" in ans.citations[0].quote
+
+
+def test_sentence_vectors_are_remembered_and_bounded(encoders) -> None:  # type: ignore[no-untyped-def]
+    """The answer step embeds a sentence once: the same vectors come back without another model
+    call, and the memory drops the least recently used sentence beyond its size."""
+    import numpy as np
+
+    from rag.answer import _QueryMemo
+
+    use = encoders[-1]
+    calls: list[list[str]] = []
+
+    class Counting:
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            calls.append(list(texts))
+            return use.embed_documents(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return use.embed_query(text)
+
+    memo = _QueryMemo(Counting(), size=3)
+    first = memo.embed_documents(["Ein Satz.", "Noch einer.", "Ein Satz."])
+    assert calls == [["Ein Satz.", "Noch einer."]]
+    np.testing.assert_allclose(first[0], use.embed_documents(["Ein Satz."])[0], atol=1e-5)
+    assert first[0] == first[2]
+    assert memo.embed_documents(["Noch einer."]) == [first[1]] and len(calls) == 1
+    memo.embed_documents(["Drei.", "Vier."])  # 'Ein Satz.' is now the least recently used: dropped
+    memo.embed_documents(["Ein Satz."])
+    assert calls[-1] == ["Ein Satz."]

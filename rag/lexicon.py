@@ -1,0 +1,181 @@
+"""The chunks and BM25 term ids of every indexed article, kept next to the manifest.
+
+Opening an index needs each article's chunk spans and the stemmed terms of each chunk. Making
+them means splitting and stemming every article again (about a second per 10k chunks), so the
+writer stores them in ``lexicon.npz`` keyed by article id and text hash. A reader uses the entries
+whose article is unchanged and makes the rest itself, so a missing, stale or damaged file costs
+time, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.chunking import CHUNKER_VERSION, chunk_article, text_hash
+from rag.lexical import EMPTY, LEXICAL_VERSION, tokens
+from rag.types import Article, Chunk
+
+log = logging.getLogger(__name__)
+
+FILE = "lexicon.npz"
+FORMAT = 1
+
+
+@dataclass
+class Entry:
+    """One article: its chunk spans and, per chunk, the ids of its terms in the vocabulary."""
+
+    sha: str
+    spans: np.ndarray  # (n, 2) int32 start/end
+    terms: list[np.ndarray]
+
+
+@dataclass
+class Lexicon:
+    """Entries by article id over one vocabulary (it only grows; ids never change)."""
+
+    shape: dict[str, object]  # what the entries depend on: chunk size, language, versions
+    vocab: dict[str, int]
+    entries: dict[str, Entry]
+    dirty: bool = False  # differs from the stored file
+
+    @classmethod
+    def empty(cls, shape: dict[str, object]) -> Lexicon:
+        return cls(shape, {}, {}, dirty=True)
+
+    def entry(self, article: Article, sha: str, max_chars: int) -> Entry:
+        """The stored entry when the article is unchanged, else a new one (stored too)."""
+        found = self.entries.get(article.id)
+        if found is not None and found.sha == sha:
+            return found
+        chunks = chunk_article(article, max_chars)
+        lang = str(self.shape["lang"])
+        terms = []
+        for c in chunks:
+            toks = tokens(c.text, lang) or [EMPTY]
+            terms.append(np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in toks), np.int32, len(toks)))
+        spans = np.array([(c.start, c.end) for c in chunks], dtype=np.int32).reshape(-1, 2)
+        made = Entry(sha, spans, terms)
+        self.entries[article.id] = made
+        self.dirty = True
+        return made
+
+    def keep_only(self, ids: Iterable[str]) -> None:
+        wanted = set(ids)
+        if set(self.entries) - wanted:
+            self.entries = {aid: e for aid, e in self.entries.items() if aid in wanted}
+            self.dirty = True
+
+
+def shape_of(max_chars: int, lang: str) -> dict[str, object]:
+    """What stored entries must have been made with to be used."""
+    return {
+        "format": FORMAT,
+        "max_chars": max_chars,
+        "lang": lang,
+        "chunker": CHUNKER_VERSION,
+        "terms": LEXICAL_VERSION,
+    }
+
+
+def chunks_of(article: Article, entry: Entry) -> list[Chunk]:
+    return [
+        Chunk(f"{article.id}:{s}-{e}", article.id, article.source, article.title, s, e, article.text[s:e], seq)
+        for seq, (s, e) in enumerate(entry.spans.tolist())
+    ]
+
+
+def load(index_dir: Path, shape: dict[str, object]) -> Lexicon:
+    """The stored lexicon when it was made with ``shape``; an empty one otherwise."""
+    path = index_dir / FILE
+    if not path.is_file():
+        return Lexicon.empty(shape)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if json.loads(str(z["shape"])) != shape:
+                return Lexicon.empty(shape)
+            vocab = {t: i for i, t in enumerate(z["vocab"].tolist())}
+            ids, shas = z["ids"].tolist(), z["shas"].tolist()
+            art_ptr, spans = z["art_ptr"], z["spans"]
+            tok_ptr, toks = z["tok_ptr"], z["toks"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        log.warning("ignoring an unreadable %s (%s); it is made again on the next index run", path, exc)
+        return Lexicon.empty(shape)
+    terms = np.split(toks, tok_ptr[1:-1]) if len(tok_ptr) > 1 else []
+    entries = {}
+    for k, (aid, sha) in enumerate(zip(ids, shas, strict=True)):
+        a, b = int(art_ptr[k]), int(art_ptr[k + 1])
+        entries[aid] = Entry(sha, spans[a:b], terms[a:b])
+    return Lexicon(shape, vocab, entries)
+
+
+def save(index_dir: Path, lexicon: Lexicon) -> None:
+    """Write atomically: a reader sees the old file or the new one."""
+    ids = list(lexicon.entries)
+    entries = [lexicon.entries[a] for a in ids]
+    counts = [len(e.spans) for e in entries]
+    terms = [t for e in entries for t in e.terms]
+    vocab = sorted(lexicon.vocab, key=lexicon.vocab.__getitem__)
+    tmp = index_dir / f".{FILE}.tmp"
+    with open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            shape=np.array(json.dumps(lexicon.shape, sort_keys=True)),
+            vocab=np.array(vocab, dtype=str),
+            ids=np.array(ids, dtype=str),
+            shas=np.array([e.sha for e in entries], dtype=str),
+            art_ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            spans=np.concatenate([e.spans for e in entries]) if entries else np.zeros((0, 2), np.int32),
+            tok_ptr=np.concatenate([[0], np.cumsum([len(t) for t in terms])]).astype(np.int64),
+            toks=np.concatenate(terms).astype(np.int32) if terms else np.zeros(0, np.int32),
+        )
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / FILE)
+
+
+def corpus_lang(metas: Iterable[Mapping[str, Any]]) -> str:
+    """The language most indexed articles are in: the one BM25 stems with."""
+    langs = [m.get("lang", "de") for m in metas]
+    return max(sorted(set(langs)), key=langs.count) if langs else "de"
+
+
+def refresh(
+    index_dir: Path, metas: Mapping[str, Mapping[str, Any]], article: Callable[[str], Article | None], max_chars: int
+) -> None:
+    """Bring the stored lexicon up to the manifest's articles (writer only, under the write lock);
+    ``article(id)`` reads an article whose entry must be made (None: leave it to the readers)."""
+    lexicon = load(index_dir, shape_of(max_chars, corpus_lang(metas.values())))
+    for aid, meta in metas.items():
+        found = lexicon.entries.get(aid)
+        if found is None or found.sha != meta.get("sha"):
+            art = article(aid)
+            if art is not None:
+                lexicon.entry(art, meta.get("sha") or text_hash(art.text), max_chars)
+    lexicon.keep_only(metas)
+    if lexicon.dirty:
+        _compact(lexicon)
+        save(index_dir, lexicon)
+
+
+def _compact(lexicon: Lexicon) -> None:
+    """Drop terms only removed articles had, once they are most of the vocabulary."""
+    terms = [t for e in lexicon.entries.values() for t in e.terms]
+    used = np.unique(np.concatenate(terms)) if terms else np.zeros(0, np.int64)
+    if len(used) * 2 >= len(lexicon.vocab):
+        return
+    remap = np.full(len(lexicon.vocab), -1, dtype=np.int32)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    words = sorted(lexicon.vocab, key=lexicon.vocab.__getitem__)
+    lexicon.vocab = {words[i]: k for k, i in enumerate(used.tolist())}
+    for e in lexicon.entries.values():
+        e.terms = [remap[t] for t in e.terms]

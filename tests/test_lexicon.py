@@ -1,0 +1,100 @@
+"""The stored chunks and BM25 terms (lexicon.npz): opening an index reads them instead of splitting
+and stemming every article, and a missing, stale or damaged file changes no answer."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from indexkit import BRIDGE, BRIDGE_Q, FERRY, FERRY_Q, assert_consistent, write_articles
+
+from rag import lexicon, store
+from rag.chunking import chunk_article
+from rag.config import Settings
+from rag.indexer import index_paths, remove_sources
+from rag.lexical import LexicalIndex
+from rag.pipeline import Bot
+from rag.retrieve import Retriever
+
+QUESTIONS = [BRIDGE_Q, FERRY_Q, "Wer hat die Brücke gebaut?", "Oslo Kiel Fähre"]
+
+
+@pytest.fixture
+def index(tmp_path: Path, encoders: list[Any]) -> tuple[Path, Path]:
+    folder = write_articles(tmp_path / "news", bridge=BRIDGE, ferry=FERRY)
+    index_paths(Settings(index_dir=tmp_path / "index"), encoders, [folder])
+    return tmp_path / "index", folder
+
+
+def _fresh(retriever: Retriever) -> tuple[list[Any], LexicalIndex]:
+    """What opening made before the lexicon existed: chunks and BM25 from the article texts."""
+    chunks = [c for a in retriever.articles.values() for c in chunk_article(a, Settings().chunk.max_chars)]
+    return chunks, LexicalIndex([c.text for c in chunks], retriever.corpus_lang)
+
+
+def _same_as_fresh(retriever: Retriever) -> None:
+    chunks, bm25 = _fresh(retriever)
+    assert retriever.chunks == chunks
+    for q in QUESTIONS:
+        np.testing.assert_allclose(retriever.lexical.scores(q), bm25.scores(q), rtol=1e-12)
+
+
+def test_the_writer_stores_every_article_and_opening_reads_them(index: tuple[Path, Path], encoders: list[Any]) -> None:
+    index_dir, _ = index
+    manifest = assert_consistent(index_dir)
+    stored = lexicon.load(index_dir, lexicon.shape_of(Settings().chunk.max_chars, "de"))
+    assert {aid: e.sha for aid, e in stored.entries.items()} == {a: m["sha"] for a, m in manifest.articles.items()}
+    assert all(len(stored.entries[a].spans) == m["chunks"] for a, m in manifest.articles.items())
+    _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "missing", "other chunk size"])
+def test_a_bad_lexicon_costs_time_not_answers(index: tuple[Path, Path], encoders: list[Any], damage: str) -> None:
+    index_dir, folder = index
+    before = Bot(Settings(index_dir=index_dir), encoders=encoders).ask(BRIDGE_Q)
+    path = index_dir / lexicon.FILE
+    if damage == "garbage":
+        path.write_bytes(b"PK\x03\x04 not a zip at all")
+    elif damage == "missing":
+        path.unlink()
+    else:
+        stored = lexicon.load(index_dir, lexicon.shape_of(Settings().chunk.max_chars, "de"))
+        stored.shape = lexicon.shape_of(200, "de")
+        lexicon.save(index_dir, stored)
+    retriever = Retriever(Settings(index_dir=index_dir), encoders)
+    _same_as_fresh(retriever)
+    after = Bot(Settings(index_dir=index_dir), encoders=encoders).ask(BRIDGE_Q)
+    assert after.answer == before.answer and after.citations == before.citations
+    index_paths(Settings(index_dir=index_dir), encoders, [folder])  # the next run makes it again
+    stored = lexicon.load(index_dir, lexicon.shape_of(Settings().chunk.max_chars, "de"))
+    assert set(stored.entries) == set(store.read_manifest(index_dir).articles)
+
+
+def test_an_entry_for_an_older_text_is_not_used(index: tuple[Path, Path], encoders: list[Any]) -> None:
+    index_dir, folder = index
+    old = index_dir.parent / "old-lexicon.npz"
+    shutil.copy(index_dir / lexicon.FILE, old)
+    (folder / "bridge.txt").write_text(BRIDGE.replace("48 Pfeilern", "52 Pfeilern"), encoding="utf-8")
+    index_paths(Settings(index_dir=index_dir), encoders, [folder])
+    shutil.copy(old, index_dir / lexicon.FILE)  # as if a reader opened between manifest and lexicon writes
+    retriever = Retriever(Settings(index_dir=index_dir), encoders)
+    _same_as_fresh(retriever)
+    assert "52 Pfeilern" in retriever.search(BRIDGE_Q)[0][0].text
+
+
+def test_removed_articles_leave_the_lexicon_and_their_words_go_in_time(
+    index: tuple[Path, Path], encoders: list[Any]
+) -> None:
+    index_dir, folder = index
+    remove_sources(Settings(index_dir=index_dir), [str(folder / "ferry.txt")])
+    manifest = assert_consistent(index_dir)
+    stored = lexicon.load(index_dir, lexicon.shape_of(Settings().chunk.max_chars, "de"))
+    assert set(stored.entries) == set(manifest.articles)
+    _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))
+    assert "oslo" in stored.vocab  # a few unused words stay: ids are stable while most are in use
+    remove_sources(Settings(index_dir=index_dir), [str(folder)])
+    stored = lexicon.load(index_dir, lexicon.shape_of(Settings().chunk.max_chars, "de"))
+    assert stored.entries == {} and stored.vocab == {}  # most words unused: the vocabulary is compacted
