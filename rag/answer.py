@@ -154,7 +154,7 @@ class Answerer:
         top = [e for e in ranked[:2] if e.typed]
         if not target or len(top) < 2 or top[0].score - top[1].score > TARGET_MARGIN:
             return ranked
-        match = [float(_cosines(self.encoder, target, [c.text for c in e.typed]).max()) for e in top]
+        match = [float(_cosines(self.encoder, target, [extract.counted(c.text) for c in e.typed]).max()) for e in top]
         if match[1] > match[0]:
             return [top[1], top[0], *ranked[2:]]
         return ranked
@@ -181,7 +181,7 @@ class Answerer:
             return None
         target = extract.count_target(question) if qtype == "count" else None
         if len(cands) > 1 and target:
-            best = cands[int(np.argmax(_cosines(self.encoder, target, [c.text for c in cands])))]
+            best = cands[int(np.argmax(_cosines(self.encoder, target, [extract.counted(c.text) for c in cands])))]
         elif len(cands) > 1:
             # Each candidate with a few words before it: 'Streitmacht von etwa 100.000 Soldaten'.
             sims = _cosines(self.encoder, question, [ev.text[max(0, c.start - 30) : c.end] for c in cands])

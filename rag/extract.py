@@ -230,6 +230,16 @@ def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
     return []
 
 
+_COUNT_HEAD = re.compile(rf"^(?:{_MOD})?(?i:{_NUMBER}(?:{_RANGE_CASED})){_SCALE}\s*")
+
+
+def counted(text: str) -> str:
+    """What a number phrase counts: 'etwa 100.000 Soldaten' -> 'Soldaten' (the phrase itself when
+    nothing follows the number). Compared with a question's 'how many X', the number would only add noise."""
+    rest = _COUNT_HEAD.sub("", text, count=1).strip()
+    return rest or text
+
+
 def join_coordinated(sentence: str, spans: list[Span], chosen: Span) -> Span:
     """Extend a number phrase over one directly coordinated sibling: '40.000 Soldaten und 15.000 Kriegsfahrzeuge'."""
     for other in spans:

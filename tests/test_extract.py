@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.extract import candidates, numbers_in, question_type
+from rag.extract import candidates, counted, numbers_in, question_type
 
 ANALYSTS = (
     "Zwei Militäranalysten, schreibt Ansa, interviewt von der AFP, Wassili Kachin e Alexander Goltzschätzen, "
@@ -62,3 +62,11 @@ def test_role_questions_find_offices() -> None:
         "Verteidigungsminister",
         "Foreign Minister",
     ]
+
+
+def test_what_a_number_phrase_counts() -> None:
+    assert counted("etwa 100.000 Soldaten") == "Soldaten"
+    assert counted("29 ukrainische Soldaten") == "ukrainische Soldaten"
+    assert counted("30.000 bis 50.000 Menschen") == "Menschen"
+    assert counted("mehr als 1,5 Millionen Einwohner") == "Einwohner"
+    assert counted("2,5 Prozent") == "2,5 Prozent"  # nothing counted after the number: the phrase itself
