@@ -12,7 +12,7 @@ from conftest import ROOT, SEED
 from rag.chunking import chunk_article, paragraphs, sentences
 from rag.ingest import make_article
 
-XQUAD = ROOT.parent / "shared" / "eval" / "xquad-dev" / "articles"
+XQUAD = ROOT / "bench" / "data" / "xquad-dev" / "articles"
 
 MARKDOWN = """\ufeff# Panzer an der Grenze
 

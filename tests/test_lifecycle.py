@@ -37,7 +37,7 @@ XQUAD = ROOT / "bench" / "data" / "xquad-dev" / "articles"
 SHOIGU_Q = "How many troops did Shoigu claim?"
 
 
-def _rag(*args: str, cwd: Path) -> subprocess.Popen[str]:
+def _rag(*args: str, cwd: Path, stderr: Any = subprocess.PIPE) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "rag", *args],
@@ -45,7 +45,7 @@ def _rag(*args: str, cwd: Path) -> subprocess.Popen[str]:
         env=env,
         text=True,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
 
 
@@ -76,16 +76,28 @@ def test_two_index_processes_started_together_take_turns(tmp_path: Path, encoder
     one = write_articles(tmp_path / "one", bridge=BRIDGE, ferry=FERRY)
     two = write_articles(tmp_path / "two", mine=MINE, train=TRAIN)
     index = tmp_path / "index"
-    procs = [
-        _rag("index", "--quiet", "--wait", "120", "--index-dir", str(index), str(p), cwd=tmp_path) for p in (one, two)
-    ]
+    logs = [tmp_path / "one.err", tmp_path / "two.err"]
+    # Hold the lock until both runs wait for it, so that they surely overlap however the machine
+    # schedules them; once it is released, one run writes while the other keeps waiting.
+    with store.writer_lock(index):
+        procs = []
+        for p, log in zip((one, two), logs, strict=True):
+            with open(log, "w") as err:
+                procs.append(
+                    _rag(
+                        "index", "--quiet", "--wait", "120", "--index-dir", str(index), str(p), cwd=tmp_path, stderr=err
+                    )
+                )
+        deadline = time.monotonic() + 120
+        while not all("waiting" in log.read_text() for log in logs):
+            assert time.monotonic() < deadline, [log.read_text() for log in logs]
+            assert all(p.poll() is None for p in procs), [log.read_text() for log in logs]
+            time.sleep(0.1)
     results = [_finish(p) for p in procs]
-    for code, out, err in results:
-        assert code == 0, err
+    for (code, out, _), log in zip(results, logs, strict=True):
+        assert code == 0, log.read_text()
         assert out.startswith("Indexed ")
-    assert any("is being updated by process" in err and "waiting" in err for _, _, err in results), (
-        "the two runs did not overlap, so the lock was not exercised"
-    )
+        assert "is being updated by process" in log.read_text()
     manifest = assert_consistent(index)
     assert len(manifest.articles) == 4
     _every_chunk_findable(index)
