@@ -160,8 +160,9 @@ class Answerer:
         return ranked
 
     def _abstain(self, question: str, confidence: float, ranked: list[Evidence], qtype: str) -> bool:
-        """Say the articles don't say when the evidence is weak overall, or when a 'how many'
-        question counts something no number in the evidence counts."""
+        """Say the articles don't say when the evidence is weak overall, when a 'how many'
+        question counts something no number in the evidence counts, or when a question for a date
+        finds no date."""
         if confidence + 0.5 * ranked[0].sim < self.settings.min_confidence:
             return True
         target = extract.count_target(question) if qtype == "count" else None
@@ -171,6 +172,9 @@ class Answerer:
                 return True
             if float(_cosines(self.encoder, target, units).max()) < self.settings.min_target_match:
                 return True
+        if qtype == "when" and extract.asks_for_date(question):
+            # 'On what date ...?' is not answered by 'in den kommenden Monaten'.
+            return not any(extract.is_calendar_date(c.text) for e in ranked[:2] for c in e.typed)
         return False
 
     def _short(self, question: str, qtype: str, ev: Evidence) -> str | None:

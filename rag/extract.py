@@ -230,6 +230,24 @@ def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
     return []
 
 
+_ASKS_DATE = re.compile(
+    r"\b(?:what|which)\s+(?:date|day)\b|\bon\s+what\s+date\b|\ban\s+welchem\s+(?:tag|datum)\b|"
+    r"\bwelches\s+datum\b|\bzu\s+welchem\s+datum\b",
+    re.IGNORECASE,
+)
+_CALENDAR = re.compile(rf"\b{_MONTH}\b|\b\d{{1,2}}\.\s*\d{{1,2}}\.|\b(?:1[89]|20)\d\d\b", re.IGNORECASE)
+
+
+def asks_for_date(question: str) -> bool:
+    """'On what date ...', 'An welchem Tag ...': a calendar date is the answer, not a period."""
+    return bool(_ASKS_DATE.search(question))
+
+
+def is_calendar_date(text: str) -> bool:
+    """A month, a day like '12.3.' or a year: 'am 13. April', 'April 2021', '1835'."""
+    return bool(_CALENDAR.search(text))
+
+
 _COUNT_HEAD = re.compile(rf"^(?:{_MOD})?(?i:{_NUMBER}(?:{_RANGE_CASED})){_SCALE}\s*")
 
 

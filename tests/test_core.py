@@ -90,3 +90,9 @@ def test_sentence_vectors_are_remembered_and_bounded(encoders) -> None:  # type:
     memo.embed_documents(["Drei.", "Vier."])  # 'Ein Satz.' is now the least recently used: dropped
     memo.embed_documents(["Ein Satz."])
     assert calls[-1] == ["Ein Satz."]
+
+
+def test_a_date_the_article_does_not_give_is_not_said(seed_bot) -> None:  # type: ignore[no-untyped-def]
+    ans = seed_bot.ask("An welchem Datum fand das Telefonat zwischen Biden und Putin statt?")
+    assert ans.abstained and ans.citations == [] and "nichts" in ans.answer
+    assert not seed_bot.ask("Wann soll das von Biden vorgeschlagene Treffen mit Putin stattfinden?").abstained

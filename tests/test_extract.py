@@ -70,3 +70,13 @@ def test_what_a_number_phrase_counts() -> None:
     assert counted("30.000 bis 50.000 Menschen") == "Menschen"
     assert counted("mehr als 1,5 Millionen Einwohner") == "Einwohner"
     assert counted("2,5 Prozent") == "2,5 Prozent"  # nothing counted after the number: the phrase itself
+
+
+def test_a_date_question_needs_a_calendar_date() -> None:
+    from rag.extract import asks_for_date, is_calendar_date
+
+    assert asks_for_date("An welchem Datum fand das Telefonat statt?")
+    assert asks_for_date("On what date was the treaty signed?")
+    assert not asks_for_date("When did Biden propose the meeting?")
+    assert not is_calendar_date("in den kommenden Monaten")
+    assert all(is_calendar_date(t) for t in ("am 13. April", "April 2021", "seit 1835", "am 7.2."))
