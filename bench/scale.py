@@ -216,7 +216,7 @@ def fill_cache(target: str, work: Path, encoders: list[Any], cache: VectorCache,
     resumable, so the hours a 100k-chunk corpus costs can be spread over several runs."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.chunking import chunk_article
+    from rag.chunking import article_sentences, chunk_article
     from rag.config import Settings
     from rag.ingest import read_article
 
@@ -229,9 +229,12 @@ def fill_cache(target: str, work: Path, encoders: list[Any], cache: VectorCache,
         for p in paths
         for c in chunk_article(read_article(p, p.name, settings.max_file_bytes).article, settings.chunk.max_chars)
     ]
+    texts = [read_article(p, p.name, settings.max_file_bytes).article.text for p in paths]
+    sentences = [t[x.start : x.end] for t in texts for x in article_sentences(t)]  # stored for answering
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
     theirs = [d for p in paths for d in splitter.split_text(p.read_text(encoding="utf-8"))]
-    jobs = [(Cached(e, cache), ours) for e in encoders] + [(Cached(minilm(), cache, name=MINILM), theirs)]
+    jobs = [(Cached(e, cache), ours) for e in encoders] + [(Cached(encoders[0], cache), sentences)]
+    jobs.append((Cached(minilm(), cache, name=MINILM), theirs))
     for cached, texts in jobs:
         t0 = time.perf_counter()
         for i in range(0, len(texts), batch):

@@ -60,9 +60,12 @@ def not_said(question: str) -> str:
 class Answerer:
     """Ranks sentences of the top passages and builds the cited answer."""
 
-    def __init__(self, settings: AnswerSettings, sentence_encoder: Any) -> None:
+    def __init__(self, settings: AnswerSettings, sentence_encoder: Any, primary_encoder: Any | None = None) -> None:
+        """``sentence_encoder`` compares the question with sentences and phrases at answer time;
+        ``primary_encoder`` (the index's model) embeds sentences the index holds no vectors for."""
         self.settings = settings
         self.encoder = _QueryMemo(sentence_encoder)
+        self.primary = _QueryMemo(primary_encoder) if primary_encoder is not None else None
 
     def evidence(
         self,
@@ -89,6 +92,10 @@ class Answerer:
             return []
         texts = [articles[p.article_id].text[a:b] for p, a, b, _ in spans]
         sims = _cosines(self.encoder, question, texts)
+        rank_sims = zscore(sims)
+        primary = self._primary_sims(question, spans, texts, trace) if self.settings.primary_weight > 0 else None
+        if primary is not None:
+            rank_sims = rank_sims + self.settings.primary_weight * zscore(primary)
         # Per sentence, the best score of a chunk holding it: the primary encoder's similarity
         # when the retriever scored every chunk of the passages read, else the fused hit score.
         scored = (trace.chunk_dense or [(h.chunk, h.score) for h in trace.hits]) if trace else []
@@ -102,7 +109,7 @@ class Answerer:
                 for p, a, _, _ in spans
             ]
         )
-        base = self.settings.sentence_weight * zscore(sims) + self.settings.chunk_weight * zscore(chunk_scores)
+        base = self.settings.sentence_weight * zscore(rank_sims) + self.settings.chunk_weight * zscore(chunk_scores)
         out = []
         for (p, a, b, rank), text, sim, z in zip(spans, texts, sims, base, strict=True):
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
@@ -111,6 +118,34 @@ class Answerer:
             score = z + 1.0 * lex + (TYPED_BONUS if typed else 0.0) - 0.1 * rank
             out.append(Evidence(p.article_id, a, b, text, float(score), float(sim), lex, typed, rank))
         return sorted(out, key=lambda e: -e.score)
+
+    def _primary_sims(
+        self, question: str, spans: list[tuple[Passage, int, int, int]], texts: list[str], trace: Trace | None
+    ) -> np.ndarray | None:
+        """The primary encoder's cosine of each sentence with the question, from the sentence vectors
+        the index stores; sentences without one are embedded now (None when no encoder can)."""
+        stored = trace.sentence_vectors if trace else {}
+        rows: list[np.ndarray | None] = []
+        for p, a, _, _ in spans:
+            starts, vectors = stored.get(p.article_id, (None, None))
+            i = int(np.searchsorted(starts, a)) if starts is not None else -1
+            found = starts is not None and i < len(starts) and starts[i] == a
+            rows.append(vectors[i].astype(np.float32) if found and vectors is not None else None)
+        missing = [k for k, r in enumerate(rows) if r is None]
+        if missing:
+            if self.primary is None:
+                return None
+            made = self.primary.embed_documents([texts[k] for k in missing])
+            for k, v in zip(missing, made, strict=True):
+                rows[k] = np.asarray(v, dtype=np.float32)
+        if trace is not None and trace.query_vector is not None:
+            q = np.asarray(trace.query_vector, dtype=np.float32)
+        elif self.primary is not None:
+            q = np.asarray(self.primary.embed_query(question), dtype=np.float32)
+        else:
+            return None
+        m = np.vstack([r for r in rows if r is not None])
+        return m @ q / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
 
     def answer(
         self,
@@ -154,7 +189,13 @@ class Answerer:
         top = [e for e in ranked[:2] if e.typed]
         if not target or len(top) < 2 or top[0].score - top[1].score > TARGET_MARGIN:
             return ranked
-        match = [float(_cosines(self.encoder, target, [extract.counted(c.text) for c in e.typed]).max()) for e in top]
+        # Best match first; on a tie (the same noun counted in both), the sentence whose numbers
+        # count the asked kind of thing on average: 'Soldaten und Kriegsfahrzeuge' before
+        # 'Militäranalysten, Armeen, Divisionen ... Soldaten'.
+        match = []
+        for e in top:
+            sims = _cosines(self.encoder, target, [extract.counted(c.text) for c in e.typed])
+            match.append((round(float(sims.max()), 2), float(sims.mean())))
         if match[1] > match[0]:
             return [top[1], top[0], *ranked[2:]]
         return ranked

@@ -50,6 +50,11 @@ class AnswerSettings(BaseModel):
     sentence_weight: float = Field(
         1.0, description="Weight of a sentence's own similarity to the question when choosing evidence."
     )
+    primary_weight: float = Field(
+        1.0,
+        description="Weight of the embedding model's similarity of each sentence to the question (vectors "
+        "stored at indexing), beside the second encoder's, when choosing evidence.",
+    )
     chunk_weight: float = Field(
         0.5, description="Weight of the retrieval score of the chunk holding a sentence when choosing evidence."
     )

@@ -64,6 +64,11 @@ _NUMBER_WORDS = {
     "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11,
     "twelve": 12, "twenty": 20, "thirty": 30, "hundred": 100, "thousand": 1000,
 }  # fmt: skip
+# Last words of 'in/im/nach ...' phrases that are times or states, not places ('in den kommenden Monaten').
+_NOT_PLACES = {
+    "Jahr", "Jahre", "Jahren", "Monat", "Monate", "Monaten", "Woche", "Wochen", "Tag", "Tage", "Tagen",
+    "Stunde", "Stunden", "Minuten", "Zeit", "Zukunft", "Vergangenheit", "Leben", "Nähe", "Folge", "Lage",
+}  # fmt: skip
 _PLACE = re.compile(
     r"\b(?:in|nach|aus|im|bei|an\s+der|an\s+den|to|from|at|near)\s+(?:(?:der|dem|den|einem|einer|the)\s+)?"
     r"(?:[a-zäöüß]+\s+)?[A-ZÄÖÜ][\w-]+(?:\s+[A-ZÄÖÜ][\w-]+)?"
@@ -222,11 +227,7 @@ def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
                 spans.append(Span(start, m.end(1), sentence[start : m.end(1)]))
         return sorted(spans, key=lambda s: s.start)
     if qtype == "where":
-        return [
-            _span(m, sentence)
-            for m in _PLACE.finditer(sentence)
-            if m.group(0).split()[-1] not in {"Jahr", "Leben", "Nähe"}
-        ]
+        return [_span(m, sentence) for m in _PLACE.finditer(sentence) if m.group(0).split()[-1] not in _NOT_PLACES]
     return []
 
 

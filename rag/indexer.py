@@ -153,7 +153,9 @@ def remove_sources(settings: Settings, names: Sequence[str], wait: float = 0.0) 
                 if manifest is live:
                     report.removed.append(meta["source"])
         store.remove_stray_files(index_dir, set(live.articles) | (set(pending.articles) if pending else set()))
-        lexicon.refresh(index_dir, live.articles, _reader(index_dir, live), settings.chunk.max_chars)
+        lexicon.refresh(
+            index_dir, live.articles, _reader(index_dir, live), settings.chunk.max_chars, live.embedding["name"]
+        )
         report.chunks_total = sum(m["chunks"] for m in live.articles.values())
     report.seconds = time.monotonic() - t0
     return report
@@ -237,7 +239,15 @@ class Indexer:
             elif live is None:
                 store.write_manifest(self.dir, target)
             store.remove_stray_files(self.dir, set(target.articles))
-            lexicon.refresh(self.dir, target.articles, _reader(self.dir, target), self.settings.chunk.max_chars)
+            lexicon.refresh(
+                self.dir,
+                target.articles,
+                _reader(self.dir, target),
+                self.settings.chunk.max_chars,
+                self.encoders[0].name,
+                embed=self.encoders[0],
+                progress=self.progress,
+            )
             report.chunks_total = sum(a["chunks"] for a in target.articles.values())
         return report
 

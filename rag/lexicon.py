@@ -20,23 +20,26 @@ from typing import Any
 
 import numpy as np
 
-from rag.chunking import CHUNKER_VERSION, chunk_article, text_hash
+from rag.chunking import CHUNKER_VERSION, article_sentences, chunk_article, text_hash
 from rag.lexical import EMPTY, LEXICAL_VERSION, tokens
 from rag.types import Article, Chunk
 
 log = logging.getLogger(__name__)
 
 FILE = "lexicon.npz"
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
 class Entry:
-    """One article: its chunk spans and, per chunk, the ids of its terms in the vocabulary."""
+    """One article: its chunk spans, per chunk the ids of its terms in the vocabulary, and the
+    primary encoder's vectors of its sentences (None until made) for choosing evidence sentences."""
 
     sha: str
     spans: np.ndarray  # (n, 2) int32 start/end
     terms: list[np.ndarray]
+    sentence_starts: np.ndarray | None = None  # (m,) int32, the starts of article_sentences(text)
+    sentence_vectors: np.ndarray | None = None  # (m, dim) float16
 
 
 @dataclass
@@ -52,11 +55,21 @@ class Lexicon:
     def empty(cls, shape: dict[str, object]) -> Lexicon:
         return cls(shape, {}, {}, dirty=True)
 
-    def entry(self, article: Article, sha: str, max_chars: int) -> Entry:
-        """The stored entry when the article is unchanged, else a new one (stored too)."""
+    def entry(self, article: Article, sha: str, max_chars: int, embed: Any | None = None) -> Entry:
+        """The stored entry when the article is unchanged, else a new one (stored too). With
+        ``embed`` (an encoder), its sentence vectors are made when it has none."""
         found = self.entries.get(article.id)
-        if found is not None and found.sha == sha:
-            return found
+        if found is None or found.sha != sha:
+            found = self._make(article, sha, max_chars)
+        if embed is not None and found.sentence_vectors is None:
+            sents = article_sentences(article.text)
+            vectors = embed.embed_documents([article.text[x.start : x.end] for x in sents]) if sents else []
+            found.sentence_starts = np.array([x.start for x in sents], dtype=np.int32)
+            found.sentence_vectors = np.asarray(vectors, dtype=np.float16).reshape(len(sents), -1)
+            self.dirty = True
+        return found
+
+    def _make(self, article: Article, sha: str, max_chars: int) -> Entry:
         chunks = chunk_article(article, max_chars)
         lang = str(self.shape["lang"])
         terms = []
@@ -76,14 +89,16 @@ class Lexicon:
             self.dirty = True
 
 
-def shape_of(max_chars: int, lang: str) -> dict[str, object]:
-    """What stored entries must have been made with to be used."""
+def shape_of(max_chars: int, lang: str, encoder: str) -> dict[str, object]:
+    """What stored entries must have been made with to be used; ``encoder`` names the model of the
+    sentence vectors."""
     return {
         "format": FORMAT,
         "max_chars": max_chars,
         "lang": lang,
         "chunker": CHUNKER_VERSION,
         "terms": LEXICAL_VERSION,
+        "encoder": encoder,
     }
 
 
@@ -107,6 +122,8 @@ def load(index_dir: Path, shape: dict[str, object]) -> Lexicon:
             ids, shas = z["ids"].tolist(), z["shas"].tolist()
             art_ptr, spans = z["art_ptr"], z["spans"]
             tok_ptr, toks = z["tok_ptr"], z["toks"]
+            sent_ptr, has_vectors = z["sent_ptr"], z["has_vectors"]
+            sent_starts, sent_vectors = z["sent_starts"], z["sent_vectors"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         log.warning("ignoring an unreadable %s (%s); it is made again on the next index run", path, exc)
         return Lexicon.empty(shape)
@@ -114,7 +131,11 @@ def load(index_dir: Path, shape: dict[str, object]) -> Lexicon:
     entries = {}
     for k, (aid, sha) in enumerate(zip(ids, shas, strict=True)):
         a, b = int(art_ptr[k]), int(art_ptr[k + 1])
-        entries[aid] = Entry(sha, spans[a:b], terms[a:b])
+        entry = Entry(sha, spans[a:b], terms[a:b])
+        if has_vectors[k]:
+            c, d = int(sent_ptr[k]), int(sent_ptr[k + 1])
+            entry.sentence_starts, entry.sentence_vectors = sent_starts[c:d], sent_vectors[c:d]
+        entries[aid] = entry
     return Lexicon(shape, vocab, entries)
 
 
@@ -125,6 +146,8 @@ def save(index_dir: Path, lexicon: Lexicon) -> None:
     counts = [len(e.spans) for e in entries]
     terms = [t for e in entries for t in e.terms]
     vocab = sorted(lexicon.vocab, key=lexicon.vocab.__getitem__)
+    with_vectors = [e for e in entries if e.sentence_vectors is not None and e.sentence_starts is not None]
+    dim = next((e.sentence_vectors.shape[1] for e in with_vectors if e.sentence_vectors is not None), 0)
     tmp = index_dir / f".{FILE}.tmp"
     with open(tmp, "wb") as fh:
         np.savez(
@@ -137,10 +160,22 @@ def save(index_dir: Path, lexicon: Lexicon) -> None:
             spans=np.concatenate([e.spans for e in entries]) if entries else np.zeros((0, 2), np.int32),
             tok_ptr=np.concatenate([[0], np.cumsum([len(t) for t in terms])]).astype(np.int64),
             toks=np.concatenate(terms).astype(np.int32) if terms else np.zeros(0, np.int32),
+            has_vectors=np.array([e.sentence_vectors is not None for e in entries], dtype=bool),
+            sent_ptr=np.concatenate([[0], np.cumsum([_sentence_count(e) for e in entries])]).astype(np.int64),
+            sent_starts=np.concatenate([e.sentence_starts for e in with_vectors if e.sentence_starts is not None])
+            if with_vectors
+            else np.zeros(0, np.int32),
+            sent_vectors=np.concatenate([e.sentence_vectors for e in with_vectors if e.sentence_vectors is not None])
+            if with_vectors
+            else np.zeros((0, dim), np.float16),
         )
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, index_dir / FILE)
+
+
+def _sentence_count(entry: Entry) -> int:
+    return 0 if entry.sentence_vectors is None else len(entry.sentence_vectors)
 
 
 def corpus_lang(metas: Iterable[Mapping[str, Any]]) -> str:
@@ -150,17 +185,31 @@ def corpus_lang(metas: Iterable[Mapping[str, Any]]) -> str:
 
 
 def refresh(
-    index_dir: Path, metas: Mapping[str, Mapping[str, Any]], article: Callable[[str], Article | None], max_chars: int
+    index_dir: Path,
+    metas: Mapping[str, Mapping[str, Any]],
+    article: Callable[[str], Article | None],
+    max_chars: int,
+    encoder_name: str,
+    embed: Any | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> None:
     """Bring the stored lexicon up to the manifest's articles (writer only, under the write lock);
-    ``article(id)`` reads an article whose entry must be made (None: leave it to the readers)."""
-    lexicon = load(index_dir, shape_of(max_chars, corpus_lang(metas.values())))
-    for aid, meta in metas.items():
-        found = lexicon.entries.get(aid)
-        if found is None or found.sha != meta.get("sha"):
-            art = article(aid)
-            if art is not None:
-                lexicon.entry(art, meta.get("sha") or text_hash(art.text), max_chars)
+    ``article(id)`` reads an article whose entry must be made (None: leave it to the readers).
+    With ``embed`` (the encoder named ``encoder_name``), every entry gets its sentence vectors."""
+    lexicon = load(index_dir, shape_of(max_chars, corpus_lang(metas.values()), encoder_name))
+    todo = [
+        aid
+        for aid, meta in metas.items()
+        if (found := lexicon.entries.get(aid)) is None
+        or found.sha != meta.get("sha")
+        or (embed is not None and found.sentence_vectors is None)
+    ]
+    for n, aid in enumerate(todo, 1):
+        art = article(aid)
+        if art is not None:
+            lexicon.entry(art, metas[aid].get("sha") or text_hash(art.text), max_chars, embed)
+        if progress:
+            progress(n, len(todo), f"sentences of {metas[aid].get('source', aid)}")
     lexicon.keep_only(metas)
     if lexicon.dirty:
         _compact(lexicon)

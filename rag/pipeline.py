@@ -39,8 +39,8 @@ def make_encoders(settings: Settings) -> list[Any]:
 
 def condense(question: str, history: Sequence[str]) -> str:
     """The text to search for: a follow-up question is joined with the question before it."""
-    if not history:
-        return question
+    if not history or question.strip().lower() == history[-1].strip().lower():
+        return question  # a question asked again is searched as asked
     short = len(tokens(question)) <= 3
     if short or _FOLLOW_UP.search(question):
         return f"{history[-1]} {question}"
@@ -66,7 +66,7 @@ class Bot:
         ``settings.llm.url`` when that is set, else answers are extractive."""
         self.settings = settings or Settings()
         self.encoders = list(encoders) if encoders is not None else make_encoders(self.settings)
-        self.answerer = Answerer(self.settings.answer, self.encoders[-1])
+        self.answerer = Answerer(self.settings.answer, self.encoders[-1], self.encoders[0])
         self.writer = Writer(self.settings.llm, llm) if llm is not None or self.settings.llm.url else None
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()

@@ -45,6 +45,10 @@ class Trace:
     # Primary-encoder similarity of every chunk inside the first passages, for sentence ranking.
     chunk_dense: list[tuple[Chunk, float]] = field(default_factory=list)
     idf: Callable[[str], float | None] | None = None
+    # The question's primary-encoder vector and the stored sentence vectors of the index, for
+    # comparing the question with single sentences without embedding them again.
+    query_vector: list[float] | None = None
+    sentence_vectors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def confidence(self) -> float:
@@ -90,13 +94,17 @@ class Retriever:
         }
         self.corpus_lang = lexicon.corpus_lang(manifest.articles.values())
         max_chars = self.settings.chunk.max_chars
-        stored = lexicon.load(self.settings.index_dir, lexicon.shape_of(max_chars, self.corpus_lang))
+        shape = lexicon.shape_of(max_chars, self.corpus_lang, self.encoders[0].name)
+        stored = lexicon.load(self.settings.index_dir, shape)
         self.chunks: list[Chunk] = []
+        self.sentence_vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         terms = []
         for aid, art in self.articles.items():
             entry = stored.entry(art, manifest.articles[aid].get("sha") or text_hash(art.text), max_chars)
             self.chunks += lexicon.chunks_of(art, entry)
             terms += entry.terms
+            if entry.sentence_starts is not None and entry.sentence_vectors is not None:
+                self.sentence_vectors[aid] = (entry.sentence_starts, entry.sentence_vectors)
         self._row = {c.id: i for i, c in enumerate(self.chunks)}
         self._by_article: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
@@ -160,7 +168,7 @@ class Retriever:
         hits = [Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order]
         passages = self._passages(hits, k)
         inside = self._inside(passages, dense[0], qvecs[0])
-        return passages, Trace(query, qlang, lex_w, hits, inside, self.lexical.idf)
+        return passages, Trace(query, qlang, lex_w, hits, inside, self.lexical.idf, qvecs[0], self.sentence_vectors)
 
     def _inside(self, passages: list[Passage], known: dict[int, float], vec: list[float]) -> list[tuple[Chunk, float]]:
         """Primary-encoder scores of all chunks overlapping the passages an answer reads."""

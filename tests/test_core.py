@@ -96,3 +96,14 @@ def test_a_date_the_article_does_not_give_is_not_said(seed_bot) -> None:  # type
     ans = seed_bot.ask("An welchem Datum fand das Telefonat zwischen Biden und Putin statt?")
     assert ans.abstained and ans.citations == [] and "nichts" in ans.answer
     assert not seed_bot.ask("Wann soll das von Biden vorgeschlagene Treffen mit Putin stattfinden?").abstained
+
+
+def test_a_question_asked_again_is_searched_as_asked(seed_bot) -> None:  # type: ignore[no-untyped-def]
+    from rag.pipeline import condense
+
+    question = "How many troops did Shoigu claim?"
+    assert condense(question, [question]) == question
+    assert condense("And vehicles?", [question]) == f"{question} And vehicles?"
+    again = seed_bot.ask(question, history=[question])
+    assert again.searched == question
+    assert again.answer == seed_bot.ask(question).answer

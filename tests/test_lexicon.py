@@ -12,7 +12,7 @@ import pytest
 from indexkit import BRIDGE, BRIDGE_Q, FERRY, FERRY_Q, assert_consistent, write_articles
 
 from rag import lexicon, store
-from rag.chunking import chunk_article
+from rag.chunking import article_sentences, chunk_article
 from rag.config import Settings
 from rag.indexer import index_paths, remove_sources
 from rag.lexical import LexicalIndex
@@ -20,6 +20,10 @@ from rag.pipeline import Bot
 from rag.retrieve import Retriever
 
 QUESTIONS = [BRIDGE_Q, FERRY_Q, "Wer hat die Brücke gebaut?", "Oslo Kiel Fähre"]
+
+
+def _shape(encoders: list[Any]) -> dict[str, object]:
+    return lexicon.shape_of(Settings().chunk.max_chars, "de", encoders[0].name)
 
 
 @pytest.fixture
@@ -45,10 +49,18 @@ def _same_as_fresh(retriever: Retriever) -> None:
 def test_the_writer_stores_every_article_and_opening_reads_them(index: tuple[Path, Path], encoders: list[Any]) -> None:
     index_dir, _ = index
     manifest = assert_consistent(index_dir)
-    stored = lexicon.load(index_dir, lexicon.shape_of(Settings().chunk.max_chars, "de"))
+    stored = lexicon.load(index_dir, _shape(encoders))
     assert {aid: e.sha for aid, e in stored.entries.items()} == {a: m["sha"] for a, m in manifest.articles.items()}
     assert all(len(stored.entries[a].spans) == m["chunks"] for a, m in manifest.articles.items())
-    _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))
+    retriever = Retriever(Settings(index_dir=index_dir), encoders)
+    _same_as_fresh(retriever)
+    # Every sentence the answer step reads has its stored vector: the model's own, to float16 precision.
+    for aid, art in retriever.articles.items():
+        starts, vectors = retriever.sentence_vectors[aid]
+        sents = article_sentences(art.text)
+        assert starts.tolist() == [x.start for x in sents]
+        made = np.asarray(encoders[0].embed_documents([art.text[x.start : x.end] for x in sents]))
+        np.testing.assert_allclose(vectors.astype(np.float32), made, atol=2e-3)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "missing", "other chunk size"])
@@ -61,15 +73,15 @@ def test_a_bad_lexicon_costs_time_not_answers(index: tuple[Path, Path], encoders
     elif damage == "missing":
         path.unlink()
     else:
-        stored = lexicon.load(index_dir, lexicon.shape_of(Settings().chunk.max_chars, "de"))
-        stored.shape = lexicon.shape_of(200, "de")
+        stored = lexicon.load(index_dir, _shape(encoders))
+        stored.shape = lexicon.shape_of(200, "de", encoders[0].name)
         lexicon.save(index_dir, stored)
     retriever = Retriever(Settings(index_dir=index_dir), encoders)
     _same_as_fresh(retriever)
     after = Bot(Settings(index_dir=index_dir), encoders=encoders).ask(BRIDGE_Q)
     assert after.answer == before.answer and after.citations == before.citations
     index_paths(Settings(index_dir=index_dir), encoders, [folder])  # the next run makes it again
-    stored = lexicon.load(index_dir, lexicon.shape_of(Settings().chunk.max_chars, "de"))
+    stored = lexicon.load(index_dir, _shape(encoders))
     assert set(stored.entries) == set(store.read_manifest(index_dir).articles)
 
 
@@ -91,10 +103,11 @@ def test_removed_articles_leave_the_lexicon_and_their_words_go_in_time(
     index_dir, folder = index
     remove_sources(Settings(index_dir=index_dir), [str(folder / "ferry.txt")])
     manifest = assert_consistent(index_dir)
-    stored = lexicon.load(index_dir, lexicon.shape_of(Settings().chunk.max_chars, "de"))
+    stored = lexicon.load(index_dir, _shape(encoders))
     assert set(stored.entries) == set(manifest.articles)
+    assert all(e.sentence_vectors is not None for e in stored.entries.values())  # kept for the rest
     _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))
     assert "oslo" in stored.vocab  # a few unused words stay: ids are stable while most are in use
     remove_sources(Settings(index_dir=index_dir), [str(folder)])
-    stored = lexicon.load(index_dir, lexicon.shape_of(Settings().chunk.max_chars, "de"))
+    stored = lexicon.load(index_dir, _shape(encoders))
     assert stored.entries == {} and stored.vocab == {}  # most words unused: the vocabulary is compacted
