@@ -4,44 +4,24 @@ answer, quote the evidence verbatim with numbered citations, or say plainly that
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from rag import extract
-from rag.chunking import article_sentences
 from rag.config import AnswerSettings
+from rag.evidence import Evidence, Ranker, cosines
 from rag.lexical import detect_language, tokens
-from rag.retrieve import READ_PASSAGES, Trace, zscore
+from rag.retrieve import Trace
 from rag.types import Answer, Article, Citation, Passage
 
 log = logging.getLogger(__name__)
 
 
-TYPED_BONUS = 1.0
 TARGET_MARGIN = 0.5
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A candidate evidence sentence with the signals used to rank it."""
-
-    article_id: str
-    start: int
-    end: int
-    text: str
-    score: float
-    sim: float
-    lexical: float
-    typed: list[extract.Span]
-    rank: int
 
 
 def quote(article: Article, start: int, end: int) -> str:
@@ -58,14 +38,13 @@ def not_said(question: str) -> str:
 
 
 class Answerer:
-    """Ranks sentences of the top passages and builds the cited answer."""
+    """Builds the cited answer from the ranked evidence sentences, or says the articles don't say."""
 
     def __init__(self, settings: AnswerSettings, sentence_encoder: Any, primary_encoder: Any | None = None) -> None:
-        """``sentence_encoder`` compares the question with sentences and phrases at answer time;
-        ``primary_encoder`` (the index's model) embeds sentences the index holds no vectors for."""
+        """The encoders are the evidence ranker's (rag.evidence.Ranker)."""
         self.settings = settings
-        self.encoder = _QueryMemo(sentence_encoder)
-        self.primary = _QueryMemo(primary_encoder) if primary_encoder is not None else None
+        self.ranker = Ranker(settings, sentence_encoder, primary_encoder)
+        self.encoder = self.ranker.encoder
 
     def evidence(
         self,
@@ -74,78 +53,8 @@ class Answerer:
         articles: dict[str, Article],
         trace: Trace | None = None,
     ) -> list[Evidence]:
-        """Sentences of the top passages, best first: retrieval score of the chunk holding the
-        sentence, the sentence's own similarity to the question, shared words, and whether it
-        holds an answer of the asked type."""
-        qtype = extract.question_type(question)
-        qtok = set(tokens(question, "de")) | set(tokens(question, "en"))
-        weight = _term_weights(qtok, trace.idf if trace else None)
-        spans: list[tuple[Passage, int, int, int]] = []
-        seen: set[tuple[str, int]] = set()
-        for rank, p in enumerate(passages[:READ_PASSAGES]):
-            text = articles[p.article_id].text
-            for s in article_sentences(text):
-                if s.start >= p.start and s.end <= p.end and (p.article_id, s.start) not in seen:
-                    seen.add((p.article_id, s.start))
-                    spans.append((p, s.start, s.end, rank))
-        if not spans:
-            return []
-        texts = [articles[p.article_id].text[a:b] for p, a, b, _ in spans]
-        sims = _cosines(self.encoder, question, texts)
-        rank_sims = zscore(sims)
-        primary = self._primary_sims(question, spans, texts, trace) if self.settings.primary_weight > 0 else None
-        if primary is not None:
-            rank_sims = rank_sims + self.settings.primary_weight * zscore(primary)
-        # Per sentence, the best score of a chunk holding it: the primary encoder's similarity
-        # when the retriever scored every chunk of the passages read, else the fused hit score.
-        scored = (trace.chunk_dense or [(h.chunk, h.score) for h in trace.hits]) if trace else []
-        floor = min((sc for _, sc in scored), default=0.0)
-        chunk_scores = np.array(
-            [
-                max(
-                    (sc for c, sc in scored if c.article_id == p.article_id and c.start <= a < c.end),
-                    default=floor,
-                )
-                for p, a, _, _ in spans
-            ]
-        )
-        base = self.settings.sentence_weight * zscore(rank_sims) + self.settings.chunk_weight * zscore(chunk_scores)
-        out = []
-        for (p, a, b, rank), text, sim, z in zip(spans, texts, sims, base, strict=True):
-            stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
-            lex = sum(weight[t] for t in qtok & stoks) / max(1e-9, sum(weight.values()))
-            typed = extract.candidates(text, qtype, question) if qtype != "other" else []
-            score = z + 1.0 * lex + (TYPED_BONUS if typed else 0.0) - 0.1 * rank
-            out.append(Evidence(p.article_id, a, b, text, float(score), float(sim), lex, typed, rank))
-        return sorted(out, key=lambda e: -e.score)
-
-    def _primary_sims(
-        self, question: str, spans: list[tuple[Passage, int, int, int]], texts: list[str], trace: Trace | None
-    ) -> np.ndarray | None:
-        """The primary encoder's cosine of each sentence with the question, from the sentence vectors
-        the index stores; sentences without one are embedded now (None when no encoder can)."""
-        stored = trace.sentence_vectors if trace else {}
-        rows: list[np.ndarray | None] = []
-        for p, a, _, _ in spans:
-            starts, vectors = stored.get(p.article_id, (None, None))
-            i = int(np.searchsorted(starts, a)) if starts is not None else -1
-            found = starts is not None and i < len(starts) and starts[i] == a
-            rows.append(vectors[i].astype(np.float32) if found and vectors is not None else None)
-        missing = [k for k, r in enumerate(rows) if r is None]
-        if missing:
-            if self.primary is None:
-                return None
-            made = self.primary.embed_documents([texts[k] for k in missing])
-            for k, v in zip(missing, made, strict=True):
-                rows[k] = np.asarray(v, dtype=np.float32)
-        if trace is not None and trace.query_vector is not None:
-            q = np.asarray(trace.query_vector, dtype=np.float32)
-        elif self.primary is not None:
-            q = np.asarray(self.primary.embed_query(question), dtype=np.float32)
-        else:
-            return None
-        m = np.vstack([r for r in rows if r is not None])
-        return m @ q / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
+        """The evidence sentences for ``question``, best first."""
+        return self.ranker.rank(question, passages, articles, trace)
 
     def answer(
         self,
@@ -194,7 +103,7 @@ class Answerer:
         # 'Militäranalysten, Armeen, Divisionen ... Soldaten'.
         match = []
         for e in top:
-            sims = _cosines(self.encoder, target, [extract.counted(c.text) for c in e.typed])
+            sims = cosines(self.encoder, target, [extract.counted(c.text) for c in e.typed])
             match.append((round(float(sims.max()), 2), float(sims.mean())))
         if match[1] > match[0]:
             return [top[1], top[0], *ranked[2:]]
@@ -211,7 +120,7 @@ class Answerer:
             units = [c.text for e in ranked[:2] for c in e.typed]
             if not units:
                 return True
-            if float(_cosines(self.encoder, target, units).max()) < self.settings.min_target_match:
+            if float(cosines(self.encoder, target, units).max()) < self.settings.min_target_match:
                 return True
         if qtype == "when" and extract.asks_for_date(question):
             # 'On what date ...?' is not answered by 'in den kommenden Monaten'.
@@ -226,10 +135,10 @@ class Answerer:
             return None
         target = extract.count_target(question) if qtype == "count" else None
         if len(cands) > 1 and target:
-            best = cands[int(np.argmax(_cosines(self.encoder, target, [extract.counted(c.text) for c in cands])))]
+            best = cands[int(np.argmax(cosines(self.encoder, target, [extract.counted(c.text) for c in cands])))]
         elif len(cands) > 1:
             # Each candidate with a few words before it: 'Streitmacht von etwa 100.000 Soldaten'.
-            sims = _cosines(self.encoder, question, [ev.text[max(0, c.start - 30) : c.end] for c in cands])
+            sims = cosines(self.encoder, question, [ev.text[max(0, c.start - 30) : c.end] for c in cands])
             anchors = _anchor_positions(question, ev.text)
             scores = []
             for c, s in zip(cands, sims, strict=True):
@@ -241,16 +150,6 @@ class Answerer:
         if qtype == "count":
             best = extract.join_coordinated(ev.text, cands, best)
         return best.text
-
-
-def _term_weights(qtok: set[str], idf: Callable[[str], float | None] | None) -> dict[str, float]:
-    """Rarer question words count more in the overlap; words no article has count as average."""
-    if idf is None or not qtok:
-        return dict.fromkeys(qtok, 1.0)
-    known = {t: idf(t) for t in qtok}
-    values = [v for v in known.values() if v is not None and v > 0]
-    mean = sum(values) / len(values) if values else 1.0
-    return {t: (v if v is not None and v > 0 else mean) for t, v in known.items()}
 
 
 def _new_information(question: str, spans: list[extract.Span]) -> list[extract.Span]:
@@ -284,42 +183,3 @@ def _anchor_positions(question: str, sentence: str) -> list[int]:
 
 def _apart(a: Evidence, b: Evidence) -> bool:
     return a.article_id != b.article_id or a.end <= b.start or b.end <= a.start
-
-
-def _cosines(encoder: Any, question: str, texts: list[str]) -> np.ndarray:
-    q = np.asarray(encoder.embed_query(question))
-    m = np.asarray(encoder.embed_documents(texts))
-    return m @ q / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
-
-
-class _QueryMemo:
-    """An encoder that remembers vectors: one answer compares the same question (and 'how many'
-    target) with several sets of sentences, and questions about the same articles read the same
-    sentences again. Holds at most ``size`` sentence vectors, dropping the least recently used."""
-
-    def __init__(self, encoder: Any, size: int = 20_000) -> None:
-        self._encoder = encoder
-        self._query = functools.lru_cache(maxsize=256)(lambda text: tuple(encoder.embed_query(text)))
-        self._docs: OrderedDict[str, list[float]] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def embed_query(self, text: str) -> list[float]:
-        return list(self._query(text))
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._docs))
-        fresh = dict(zip(missing, self._encoder.embed_documents(missing), strict=True)) if missing else {}
-        with self._lock:
-            out = []
-            for t in texts:
-                v = fresh.get(t) or self._docs.get(t)
-                if v is None:  # dropped by another thread meanwhile
-                    v = self._encoder.embed_documents([t])[0]
-                self._docs[t] = v
-                self._docs.move_to_end(t)
-                out.append(v)
-            while len(self._docs) > self._size:
-                self._docs.popitem(last=False)
-        return out

@@ -68,7 +68,7 @@ def test_sentence_vectors_are_remembered_and_bounded(encoders) -> None:  # type:
     call, and the memory drops the least recently used sentence beyond its size."""
     import numpy as np
 
-    from rag.answer import _QueryMemo
+    from rag.evidence import VectorMemo
 
     use = encoders[-1]
     calls: list[list[str]] = []
@@ -81,7 +81,7 @@ def test_sentence_vectors_are_remembered_and_bounded(encoders) -> None:  # type:
         def embed_query(self, text: str) -> list[float]:
             return use.embed_query(text)
 
-    memo = _QueryMemo(Counting(), size=3)
+    memo = VectorMemo(Counting(), size=3)
     first = memo.embed_documents(["Ein Satz.", "Noch einer.", "Ein Satz."])
     assert calls == [["Ein Satz.", "Noch einer."]]
     np.testing.assert_allclose(first[0], use.embed_documents(["Ein Satz."])[0], atol=1e-5)
