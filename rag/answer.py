@@ -46,16 +46,6 @@ class Answerer:
         self.ranker = Ranker(settings, sentence_encoder, primary_encoder)
         self.encoder = self.ranker.encoder
 
-    def evidence(
-        self,
-        question: str,
-        passages: Sequence[Passage],
-        articles: dict[str, Article],
-        trace: Trace | None = None,
-    ) -> list[Evidence]:
-        """The evidence sentences for ``question``, best first."""
-        return self.ranker.rank(question, passages, articles, trace)
-
     def answer(
         self,
         question: str,
@@ -64,7 +54,7 @@ class Answerer:
         trace: Trace,
         searched: str = "",
     ) -> Answer:
-        ranked = self.evidence(question, passages, articles, trace)
+        ranked = self.ranker.rank(question, passages, articles, trace)
         confidence = trace.confidence
         qtype = extract.question_type(question)
         if not ranked or self._abstain(question, confidence, ranked, qtype):
