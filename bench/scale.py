@@ -64,15 +64,7 @@ def measure_ours(
     t0 = time.perf_counter()
     bot.retriever  # noqa: B018 - open the index: texts, chunks, BM25, collections
     opened = time.perf_counter() - t0
-    for q in qs[:3]:
-        bot.ask(q)
-    lat, cpu = [], []
-    for _ in range(reps):
-        for q in qs:
-            t0, c0 = time.perf_counter(), time.process_time()
-            bot.ask(q)
-            lat.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
+    lat, cpu = warm_latency(bot.ask, qs, reps)
     embed_total = sum(embed.values())
     return {
         "chunks": report.chunks_total,
@@ -85,6 +77,20 @@ def measure_ours(
         "warm": percentiles(lat),
         "warm_cpu": percentiles(cpu),
     }
+
+
+def warm_latency(ask: Any, qs: list[str], reps: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``ask(q)`` over ``reps`` passes of the questions, after three warm-up questions."""
+    for q in qs[:3]:
+        ask(q)
+    lat, cpu = [], []
+    for _ in range(reps):
+        for q in qs:
+            t0, c0 = time.perf_counter(), time.process_time()
+            ask(q)
+            lat.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+    return lat, cpu
 
 
 def langchain_store(workdir: Path, embeddings: Any) -> Any:
@@ -121,15 +127,7 @@ def measure_langchain(folder: Path, workdir: Path, cache: VectorCache, qs: list[
     total = time.perf_counter() - t0
     other = total - cached.overhead
     store = langchain_store(workdir, model)
-    for q in qs[:3]:
-        store.similarity_search(q)
-    lat, cpu = [], []
-    for _ in range(reps):
-        for q in qs:
-            t0, c0 = time.perf_counter(), time.process_time()
-            store.similarity_search(q)
-            lat.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
+    lat, cpu = warm_latency(store.similarity_search, qs, reps)
     return {
         "chunks": len(splits),
         "index_other_s": round(other, 3),
@@ -224,13 +222,9 @@ def fill_cache(target: str, work: Path, encoders: list[Any], cache: VectorCache,
     folder = work / f"corpus-{target}"
     build_corpus(folder, target, settings.chunk.max_chars)
     paths = sorted(folder.glob("*.txt"))
-    ours = [
-        c.text
-        for p in paths
-        for c in chunk_article(read_article(p, p.name, settings.max_file_bytes).article, settings.chunk.max_chars)
-    ]
-    texts = [read_article(p, p.name, settings.max_file_bytes).article.text for p in paths]
-    sentences = [t[x.start : x.end] for t in texts for x in article_sentences(t)]  # stored for answering
+    articles = [read_article(p, p.name, settings.max_file_bytes).article for p in paths]
+    ours = [c.text for a in articles for c in chunk_article(a, settings.chunk.max_chars)]
+    sentences = [a.text[x.start : x.end] for a in articles for x in article_sentences(a.text)]  # stored for answering
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
     theirs = [d for p in paths for d in splitter.split_text(p.read_text(encoding="utf-8"))]
     jobs = [(Cached(e, cache), ours) for e in encoders] + [(Cached(encoders[0], cache), sentences)]
@@ -298,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.ExitStack() as stack:
             url = pid = None
             if not args.no_server:
-                url, pid = stack.enter_context(chroma_server(work / "chroma-server"))
+                url, server = stack.enter_context(chroma_server(work / "chroma-server"))
+                pid = server.pid
             for target in sizes:
                 result["sizes"].append(measure_size(target, work, encoders, cache, args, url))
             if pid:

@@ -200,19 +200,35 @@ def child_env(**extra: str) -> dict[str, str]:
     return {**env, **ENV, **extra}
 
 
-@contextlib.contextmanager
-def chroma_server(data: Path) -> Iterator[tuple[str, int]]:
-    """A Chroma server on a free local port; stopped by its pid. Yields (url, pid)."""
-    import httpx
-
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(data.parent / "chroma-server.log", "wb")
+        return int(s.getsockname()[1])
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started here: terminate, then kill if it does not exit within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def chroma_server(data: Path, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Chroma server (`chroma run`) on ``port`` (default: a free one), storing into ``data``;
+    stopped by its pid on exit. Yields (url, process). The benchmark and the tests both use it."""
+    import httpx
+
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = data.parent / f"chroma-{port}.log"
+    log = open(log_path, "wb")
     chroma = Path(sys.executable).with_name("chroma")
     cmd = [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -220,16 +236,11 @@ def chroma_server(data: Path) -> Iterator[tuple[str, int]]:
                 if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
                     break
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the Chroma server did not start; see chroma-server.log")
+                raise RuntimeError(f"the Chroma server did not start: {log_path.read_text()}")
             time.sleep(0.3)
-        yield url, proc.pid
+        yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 

@@ -162,17 +162,14 @@ class VectorMemo:
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._docs))
-        fresh = dict(zip(missing, self._encoder.embed_documents(missing), strict=True)) if missing else {}
+            known = {t: self._docs[t] for t in texts if t in self._docs}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, self._encoder.embed_documents(missing), strict=True))
         with self._lock:
-            out = []
-            for t in texts:
-                v = fresh.get(t) or self._docs.get(t)
-                if v is None:  # dropped by another thread meanwhile
-                    v = self._encoder.embed_documents([t])[0]
+            for t, v in known.items():
                 self._docs[t] = v
                 self._docs.move_to_end(t)
-                out.append(v)
             while len(self._docs) > self._size:
                 self._docs.popitem(last=False)
-        return out
+        return [known[t] for t in texts]

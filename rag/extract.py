@@ -26,6 +26,7 @@ _MOD = (
 _UNIT = r"(?:\s+(?:[a-zäöüß][\w-]*\s+){0,2}[A-ZÄÖÜ][\w-]*|\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?)?"
 _COUNT_CASED = re.compile(rf"(?<![\w.\-–:]){_MOD}(?i:{_NUMBER}(?:{_RANGE_CASED})){_SCALE}{_UNIT}")
 _YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
+_YEARS = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _MONTH = (
     r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
     r"January|February|March|May|June|July|October|December)"
@@ -201,13 +202,11 @@ def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
         # A number the question states is not its answer ('the force of two armies' -> not 'zwei Armeen').
         asked = numbers_in(question)
         spans = [_span(m, sentence) for m in _COUNT_CASED.finditer(sentence)]
-        return [
-            s for s in spans if not _is_year(s.text) and not (numbers_in(s.text)[:1] and numbers_in(s.text)[0] in asked)
-        ]
+        return [s for s in spans if not _is_year(s.text) and not set(numbers_in(s.text)[:1]) & set(asked)]
     if qtype == "when":
-        asked_dates = {m.group(0).lower() for m in re.finditer(r"\b(?:1[89]|20)\d\d\b", question)}
+        asked_years = set(_YEARS.findall(question))  # 'fewer deaths than in 2021': 2021 is not the answer
         spans = [_span(m, sentence) for m in _DATE.finditer(sentence)]
-        return [s for s in spans if not set(re.findall(r"\b(?:1[89]|20)\d\d\b", s.text)) & asked_dates]
+        return [s for s in spans if not set(_YEARS.findall(s.text)) & asked_years]
     if qtype == "role":
         return [Span(m.start(), m.end(), m.group(0)) for m in _ROLE_WORD.finditer(sentence)]
     if qtype == "who":

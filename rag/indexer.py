@@ -372,12 +372,10 @@ class Indexer:
 
     def _stored(self, aid: str, meta: dict[str, Any], report: IndexReport) -> Article | None:
         """An indexed article from its stored text; None (and a note) when that text is gone."""
-        try:
-            text = store.read_article_text(self.dir, aid)
-        except IndexUnavailable:
+        art = _stored_article(self.dir, aid, meta)
+        if art is None:
             report.skipped.append((meta["source"], "its stored text is missing from the index; index the file again"))
-            return None
-        return Article(aid, meta["source"], meta["title"], text, meta.get("lang", "de"))
+        return art
 
     def _repair(self, cols: list[Any], target: store.Manifest, plan: _Plan, report: IndexReport) -> None:
         """Queue listed articles whose chunks are missing from a collection (e.g. a store deleted by
@@ -401,18 +399,18 @@ class Indexer:
                 plan.carried.add(aid)
 
 
+def _stored_article(index_dir: Path, aid: str, meta: dict[str, Any]) -> Article | None:
+    """An indexed article read back from the index; None when its stored text is gone."""
+    try:
+        text = store.read_article_text(index_dir, aid)
+    except IndexUnavailable:
+        return None
+    return Article(aid, meta["source"], meta["title"], text, meta.get("lang", "de"))
+
+
 def _reader(index_dir: Path, manifest: store.Manifest) -> Callable[[str], Article | None]:
-    """Reads an indexed article back from the index; None when its stored text is gone."""
-
-    def read(aid: str) -> Article | None:
-        meta = manifest.articles[aid]
-        try:
-            text = store.read_article_text(index_dir, aid)
-        except IndexUnavailable:
-            return None
-        return Article(aid, meta["source"], meta["title"], text, meta.get("lang", "de"))
-
-    return read
+    """Reads the manifest's articles back from the index, for the lexicon."""
+    return lambda aid: _stored_article(index_dir, aid, manifest.articles[aid])
 
 
 def _is_under(source: str, roots: Sequence[str]) -> bool:

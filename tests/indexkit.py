@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import http.server
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -142,13 +141,3 @@ def web_server(routes: dict[str, tuple[str, bytes, float]]) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server a test started: terminate, then kill if it does not exit within 15 s."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()

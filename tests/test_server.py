@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from conftest import SEED, assert_quotes_verbatim
-from indexkit import BRIDGE, BRIDGE_Q, Remembering, stop_process, write_articles
+from indexkit import BRIDGE, BRIDGE_Q, Remembering, write_articles
 
+from bench.scalekit import chroma_server, free_port
 from rag import store
 from rag.cli import main
 from rag.config import Settings
@@ -26,42 +23,6 @@ from rag.indexer import remove_sources
 from rag.pipeline import Bot
 
 SHOIGU = "How many troops did Shoigu claim?"
-CHROMA = Path(sys.executable).with_name("chroma")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def chroma_server(data: Path, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A Chroma server on ``port`` (default: a free one), storing into ``data``; stopped by its pid on exit."""
-    port = port or _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = data.parent / f"chroma-{port}.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the Chroma server did not start: {(data.parent / f'chroma-{port}.log').read_text()}"
-                )
-            time.sleep(0.3)
-        yield url, proc
-    finally:
-        stop_process(proc)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +145,7 @@ def _assert_quick_one_line_error(call: Any, url: str, words: str) -> None:
 def test_a_closed_port_gives_a_quick_error_naming_the_url(
     served: Settings, enc: list[Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     down = served.model_copy(update={"chroma_url": url})
     _assert_quick_one_line_error(lambda: Bot(down, encoders=enc).ask(SHOIGU), url, "Cannot reach the Chroma server")
     monkeypatch.setenv("RAG_CHROMA_URL", url)
