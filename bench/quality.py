@@ -7,11 +7,13 @@ the report that is written as JSON.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -98,6 +100,7 @@ def evaluate_xquad(
     if "langchain" in peers:
         t0 = time.monotonic()
         _note("indexing for the LangChain default")
+        shutil.rmtree(workdir / "langchain-xquad", ignore_errors=True)  # a kept workdir: start the peer afresh
         lc = LangChainPeer(read_articles(paths), workdir / "langchain-xquad")
         systems["langchain"] = (lambda q: lc.ask(q, k=DEPTH), time.monotonic() - t0)
 
@@ -142,6 +145,7 @@ def evaluate_seed(
     if "bm25" in peers:
         systems["bm25"] = BM25Peer(read_articles([SEED_ARTICLE])).ask
     if "langchain" in peers:
+        shutil.rmtree(workdir / "langchain-seed", ignore_errors=True)
         systems["langchain"] = LangChainPeer(read_articles([SEED_ARTICLE]), workdir / "langchain-seed").ask
     out: dict[str, Any] = {"questions": len(items), "systems": {}}
     for name, ask in systems.items():
@@ -165,6 +169,7 @@ def run(
     articles: int | None = None,
     peers: Sequence[str] = PEERS,
     command: str = "",
+    workdir: Path | None = None,
 ) -> dict[str, Any]:
     """The whole benchmark; models are loaded once (or passed in) and shared by every index."""
     from rag.pipeline import make_encoders
@@ -182,12 +187,19 @@ def run(
         },
         "settings": settings.model_dump(mode="json", exclude={"index_dir", "seeds_dir"}),
     }
-    with tempfile.TemporaryDirectory(prefix="rag-eval-", ignore_cleanup_errors=True) as tmp:
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rag-eval-", ignore_cleanup_errors=True)))
+        else:
+            # Kept: the next run updates these indexes in place (unchanged articles are not embedded
+            # again; other chunking or models rebuild them), so trying answer settings is quick.
+            tmp = workdir
+            tmp.mkdir(parents=True, exist_ok=True)
         if data in ("xquad", "all"):
             items, names = select(load_xquad(XQUAD_DIR, LANGS), articles, limit)
-            report["xquad"] = evaluate_xquad(settings, encoders, items, names, Path(tmp), peers)
+            report["xquad"] = evaluate_xquad(settings, encoders, items, names, tmp, peers)
         if data in ("seed", "all"):
-            report["seed"] = evaluate_seed(settings, encoders, Path(tmp), peers)
+            report["seed"] = evaluate_seed(settings, encoders, tmp, peers)
     report["seconds"] = round(time.monotonic() - started, 1)
     return report
 
@@ -200,11 +212,12 @@ def main(
     peers: bool = True,
     out: Path = DEFAULT_OUT,
     command: str = "",
+    workdir: Path | None = None,
 ) -> int:
     # OpenMP's default busy-waiting makes the e5 engine ~10x slower when other processes share
     # the cores; passive waiting changes timing only (the vectors are bit-identical).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    report = run(settings, None, data, limit, articles, PEERS if peers else (), command)
+    report = run(settings, None, data, limit, articles, PEERS if peers else (), command, workdir)
     print(tables(report))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

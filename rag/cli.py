@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
         help="also measure plain BM25 and the LangChain tutorial default (default: on)",
     )
     ev.add_argument("--out", type=Path, default=Path("bench/results/quality.json"), help="JSON report path")
+    ev.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the indexes here and update them on the next run (default: a temporary folder)",
+    )
     return p
 
 
@@ -162,7 +167,7 @@ def _eval(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
             raise
         raise RagError("python -m rag eval needs the bench/ folder: run it from the project folder.") from exc
     command = shlex.join(["python", "-m", "rag", *argv])
-    return run_eval(settings, args.data, args.limit, args.articles, args.peers, args.out, command)
+    return run_eval(settings, args.data, args.limit, args.articles, args.peers, args.out, command, args.workdir)
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

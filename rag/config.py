@@ -31,6 +31,14 @@ class RetrieveSettings(BaseModel):
     second_encoder_weight: float = Field(
         0.5, description="Weight of the multilingual USE encoder in the fusion (0 turns it off)."
     )
+    sentence_weight_same_lang: float = Field(
+        0.0,
+        description="Weight of a chunk's best single-sentence similarity to the question (stored "
+        "sentence vectors) in the fusion, when question and article share a language.",
+    )
+    sentence_weight_cross_lang: float = Field(
+        1.0, description="The same weight when the question is in another language than the article."
+    )
 
 
 class AnswerSettings(BaseModel):

@@ -105,6 +105,13 @@ class Retriever:
             terms += entry.terms
             if entry.sentence_starts is not None and entry.sentence_vectors is not None:
                 self.sentence_vectors[aid] = (entry.sentence_starts, entry.sentence_vectors)
+        lacking = len(self.articles) - len(self.sentence_vectors)
+        if lacking:
+            # Answers still read every sentence (embedded on demand); ranking chunks by their best
+            # sentence needs the stored vectors, which the next index run writes.
+            log.warning(
+                "%d of %d articles have no stored sentence vectors; run: python -m rag index", lacking, len(self.articles)
+            )
         self._row = {c.id: i for i, c in enumerate(self.chunks)}
         self._by_article: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
@@ -164,6 +171,10 @@ class Retriever:
         lex = lex_all[rows]
         if lex_w > 0 and lex.max() > 0:
             fused += lex_w * zscore(lex)
+        same = qlang == self.corpus_lang
+        sent_w = cfg.sentence_weight_same_lang if same else cfg.sentence_weight_cross_lang
+        if sent_w > 0:
+            fused += sent_w * zscore(self._best_sentence(rows, qvecs[0]))
         order = np.argsort(-fused)
         hits = [Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order]
         passages = self._passages(hits, k)
@@ -183,6 +194,23 @@ class Retriever:
         if missing:
             scores.update(self._exact_scores(self.stores[0], vec, missing))
         return [(self.chunks[r], s) for r, s in scores.items()]
+
+    def _best_sentence(self, rows: list[int], vec: list[float]) -> np.ndarray:
+        """Per chunk, the primary encoder's best similarity of one sentence starting in it to the
+        question, from the stored sentence vectors; chunks without any get the mean of the others."""
+        q = np.asarray(vec, dtype=np.float32)
+        out = np.full(len(rows), np.nan)
+        for k, r in enumerate(rows):
+            c = self.chunks[r]
+            starts, vectors = self.sentence_vectors.get(c.article_id, (None, None))
+            if starts is None or vectors is None:
+                continue
+            i0, i1 = np.searchsorted(starts, [c.start, c.end])
+            if i1 > i0:
+                out[k] = float((vectors[i0:i1].astype(np.float32) @ q).max())
+        known = ~np.isnan(out)
+        out[~known] = out[known].mean() if known.any() else 0.0
+        return out
 
     def _dense_scores(self, vs: Any, vec: list[float], n: int) -> dict[int, float]:
         out: dict[int, float] = {}

@@ -101,6 +101,11 @@ def test_eval_on_two_articles_scores_ours_and_the_peers(encoders, tmp_path: Path
     assert ours["de"]["mean_short_answer_chars"] < report["systems"]["bm25"]["de"]["mean_short_answer_chars"]
     easy = next(q for q in report["ours_questions"] if q["id"] == EASY_DE and q["lang"] == "de")
     assert easy["rank"] == 1 and easy["kind"] == "ok", easy
+    # A kept workdir (--workdir) is updated in place on the next run: the same figures, the peers
+    # made afresh rather than holding every chunk twice.
+    again = evaluate_xquad(Settings(), encoders, items, names, tmp_path, PEERS)
+    for name in report["systems"]:
+        assert {k: again["systems"][name][k] for k in ("en", "de")} == {k: report["systems"][name][k] for k in ("en", "de")}
     printed = tables({"xquad": report, "seconds": 1.0})
     assert "| ours de | 9 |" in printed and "| langchain en | 8 |" in printed
     json.dumps(report)  # the report is written as JSON

@@ -63,6 +63,24 @@ def test_the_writer_stores_every_article_and_opening_reads_them(index: tuple[Pat
         np.testing.assert_allclose(vectors.astype(np.float32), made, atol=2e-3)
 
 
+def test_chunks_are_ranked_by_their_best_stored_sentence(index: tuple[Path, Path], encoders: list[Any]) -> None:
+    index_dir, _ = index
+    retriever = Retriever(Settings(index_dir=index_dir), encoders)
+    question = "On how many piers does the bridge rest?"
+    rows = list(range(len(retriever.chunks)))
+    got = retriever._best_sentence(rows, encoders[0].embed_query(question))
+    q = np.asarray(encoders[0].embed_query(question))
+    for r, score in zip(rows, got, strict=True):
+        c = retriever.chunks[r]
+        text = retriever.articles[c.article_id].text
+        inside = [text[x.start : x.end] for x in article_sentences(text) if c.start <= x.start < c.end]
+        best = max(float(np.dot(q, v)) for v in encoders[0].embed_documents(inside))
+        assert score == pytest.approx(best, abs=2e-3), c.text
+    # The English question finds the sentence that answers it.
+    passages, _ = retriever.search(question)
+    assert "48 Pfeilern" in passages[0].text
+
+
 @pytest.mark.parametrize("damage", ["garbage", "missing", "other chunk size"])
 def test_a_bad_lexicon_costs_time_not_answers(index: tuple[Path, Path], encoders: list[Any], damage: str) -> None:
     index_dir, folder = index
