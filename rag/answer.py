@@ -75,6 +75,10 @@ class Answerer:
                 )
             )
         short = self._short(question, qtype, chosen[0]) or chosen[0].text
+        target = extract.count_target(question) if qtype == "count" else None
+        if target and short != chosen[0].text and extract.conflicting_origin(target, short):
+            # 'How many Russian soldiers ...?' is not answered by '29 ukrainische Soldaten'.
+            return Answer(question, not_said(question), None, True, [], list(passages), searched)
         lines = []
         if short != chosen[0].text:
             lines.append(f"{short} [1]")

@@ -296,3 +296,31 @@ def _is_year(text: str) -> bool:
     if not _YEAR.match(words[0]):
         return False
     return len(words) == 1 or not words[-1][:1].isupper()
+
+
+# Nationalities in either language, by a stem both spellings share: 'Russian' / 'russische' / 'Russen'.
+_ORIGINS = {
+    "russ": r"russ(?:ian|isch\w*|e|en|land)",
+    "ukrain": r"ukrain(?:ian|isch\w*|er|ern|e)",
+    "america": r"(?:american|amerikanisch\w*|amerikaner\w*|us)",
+    "german": r"(?:german|deutsch\w*|deutschland)",
+    "french": r"(?:french|französisch\w*|franzosen|frankreich)",
+    "british": r"(?:british|britisch\w*|briten|großbritannien)",
+    "chinese": r"(?:chinese|chinesisch\w*|chinesen|china)",
+    "polish": r"(?:polish|polnisch\w*|polen)",
+    "belarus": r"(?:belarusian|belarussisch\w*|weißrussisch\w*|belarus)",
+}
+_ORIGIN = {key: re.compile(rf"(?<![\w-]){pattern}(?![\w-])", re.IGNORECASE) for key, pattern in _ORIGINS.items()}
+
+
+def origins(text: str) -> set[str]:
+    """The nationalities a phrase names ('29 ukrainische Soldaten' -> {'ukrain'})."""
+    return {key for key, pattern in _ORIGIN.items() if pattern.search(text)}
+
+
+def conflicting_origin(target: str, phrase: str) -> bool:
+    """'Russian soldiers' is not answered by '29 ukrainische Soldaten': both name a nationality, and
+    none is the same."""
+    asked, found = origins(target), origins(phrase)
+    return bool(asked and found and not asked & found)
+

@@ -98,6 +98,15 @@ def test_a_date_the_article_does_not_give_is_not_said(seed_bot) -> None:  # type
     assert not seed_bot.ask("Wann soll das von Biden vorgeschlagene Treffen mit Putin stattfinden?").abstained
 
 
+def test_a_count_of_another_nationality_is_not_the_answer(seed_bot) -> None:  # type: ignore[no-untyped-def]
+    # The article gives the Ukrainian soldiers killed in 2021, not the Russian ones.
+    russian = seed_bot.ask("How many Russian soldiers died in the Donbass in 2021?")
+    assert russian.abstained and russian.citations == [] and "don't say" in russian.answer
+    assert seed_bot.ask("Wie viele russische Soldaten starben 2021 im Donbass?").abstained
+    ukrainian = seed_bot.ask("How many Ukrainian soldiers died in the Donbass in 2021?")
+    assert ukrainian.short_answer == "29 ukrainische Soldaten"
+
+
 def test_a_question_asked_again_is_searched_as_asked(seed_bot) -> None:  # type: ignore[no-untyped-def]
     from rag.pipeline import condense
 

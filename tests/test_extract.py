@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.extract import candidates, counted, numbers_in, question_type
+from rag.extract import candidates, conflicting_origin, counted, numbers_in, origins, question_type
 
 ANALYSTS = (
     "Zwei Militäranalysten, schreibt Ansa, interviewt von der AFP, Wassili Kachin e Alexander Goltzschätzen, "
@@ -80,3 +80,13 @@ def test_a_date_question_needs_a_calendar_date() -> None:
     assert not asks_for_date("When did Biden propose the meeting?")
     assert not is_calendar_date("in den kommenden Monaten")
     assert all(is_calendar_date(t) for t in ("am 13. April", "April 2021", "seit 1835", "am 7.2."))
+
+
+def test_nationalities_are_matched_across_languages() -> None:
+    assert origins("29 ukrainische Soldaten") == {"ukrain"}
+    assert origins("Russian soldiers") == origins("zwei russischen Armeen") == {"russ"}
+    assert origins("die US-Soldaten") == set()  # 'US-' starts a compound, not a word
+    assert conflicting_origin("Russian soldiers", "29 ukrainische Soldaten")
+    assert not conflicting_origin("Russian soldiers", "etwa 100.000 russische Soldaten")
+    assert not conflicting_origin("soldiers", "29 ukrainische Soldaten")  # the question names none
+    assert not conflicting_origin("Russian soldiers", "400 Soldaten")  # the phrase names none
