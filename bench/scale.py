@@ -159,7 +159,9 @@ print(at.chat_message[1].markdown[0].value.splitlines()[0])
 
 
 # -- the run ---------------------------------------------------------------------------------
-def measure_size(target: str, work: Path, encoders: list[Any], cache: VectorCache, args: Any, url: str | None) -> dict:
+def measure_size(
+    target: str, work: Path, encoders: list[Any], cache: VectorCache, args: Any, url: str | None, peer: bool = True
+) -> dict:
     from rag.config import Settings
     from rag.retrieve import Retriever
 
@@ -175,8 +177,9 @@ def measure_size(target: str, work: Path, encoders: list[Any], cache: VectorCach
     if url:
         row["server"] = measure_ours(folder, work / f"index-{target}-server", encoders, cache, qs, args.reps, url)
         print(f"[{target}] server: {json.dumps(row['server'])}", flush=True)
-    row["langchain"] = measure_langchain(folder, work / f"langchain-{target}", cache, qs, args.reps)
-    print(f"[{target}] langchain: {json.dumps(row['langchain'])}", flush=True)
+    if peer:
+        row["langchain"] = measure_langchain(folder, work / f"langchain-{target}", cache, qs, args.reps)
+        print(f"[{target}] langchain: {json.dumps(row['langchain'])}", flush=True)
 
     texts = [c.text for c in Retriever(Settings(index_dir=work / f"index-{target}"), encoders).chunks]
     row["bm25_ms"] = bm25_per_query(texts, qs)
@@ -185,8 +188,9 @@ def measure_size(target: str, work: Path, encoders: list[Any], cache: VectorCach
     if url:
         env = child_env(RAG_INDEX_DIR=str(work / f"index-{target}-server"), RAG_CHROMA_URL=url)
         row["cold"]["server"] = cold(ask, env, args.cold_runs)
-    lc = module_cmd("bench.scale", "--langchain-ask", str(work / f"langchain-{target}"), COLD_QUESTION)
-    row["cold"]["langchain"] = cold(lc, child_env(), args.cold_runs)
+    if peer:
+        lc = module_cmd("bench.scale", "--langchain-ask", str(work / f"langchain-{target}"), COLD_QUESTION)
+        row["cold"]["langchain"] = cold(lc, child_env(), args.cold_runs)
     row["load_after"] = [round(x, 2) for x in os.getloadavg()]
     print(f"[{target}] cold: {json.dumps(row['cold'])} bm25: {json.dumps(row['bm25_ms'])}", flush=True)
     return row
@@ -209,7 +213,9 @@ def bm25_per_query(texts: list[str], qs: list[str]) -> dict[str, float]:
     return out
 
 
-def fill_cache(target: str, work: Path, encoders: list[Any], cache: VectorCache, batch: int = 64) -> None:
+def fill_cache(
+    target: str, work: Path, encoders: list[Any], cache: VectorCache, batch: int = 64, peer: bool = True
+) -> None:
     """Make the vectors a size needs (ours and the LangChain default's) without measuring anything:
     resumable, so the hours a 100k-chunk corpus costs can be spread over several runs."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -228,7 +234,8 @@ def fill_cache(target: str, work: Path, encoders: list[Any], cache: VectorCache,
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
     theirs = [d for p in paths for d in splitter.split_text(p.read_text(encoding="utf-8"))]
     jobs = [(Cached(e, cache), ours) for e in encoders] + [(Cached(encoders[0], cache), sentences)]
-    jobs.append((Cached(minilm(), cache, name=MINILM), theirs))
+    if peer:
+        jobs.append((Cached(minilm(), cache, name=MINILM), theirs))
     for cached, texts in jobs:
         t0 = time.perf_counter()
         for i in range(0, len(texts), batch):
@@ -254,15 +261,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reps", type=int, default=2, help="passes over the question set for warm latency")
     p.add_argument("--cold-runs", type=int, default=5, help="cold process runs per figure (median)")
     p.add_argument("--no-server", action="store_true", help="skip server mode")
+    p.add_argument(
+        "--no-peer-at",
+        default="",
+        help="comma-separated sizes at which the LangChain default is not measured (its vectors are not made)",
+    )
     p.add_argument("--out", type=Path, default=Path("bench/results/scale.json"))
     p.add_argument("--plot", type=Path, default=Path("docs/performance.png"))
     p.add_argument("--workdir", type=Path, help="keep corpora and indexes here (default: a temp folder)")
     p.add_argument("--langchain-ask", nargs=2, metavar=("STORE", "QUESTION"), help=argparse.SUPPRESS)
     p.add_argument("--fill-cache", action="store_true", help="only make the vectors the sizes need (resumable)")
-    p.add_argument("--from", dest="from_json", type=Path, help="only print the tables and plot of a saved run")
+    p.add_argument(
+        "--from",
+        dest="from_json",
+        type=Path,
+        nargs="+",
+        help="only print the tables and plot of saved runs (several: their sizes side by side)",
+    )
     args = p.parse_args(argv)
     if args.from_json:
-        saved = json.loads(args.from_json.read_text(encoding="utf-8"))
+        runs = [json.loads(f.read_text(encoding="utf-8")) for f in args.from_json]
+        saved = {**runs[0], "sizes": [r for run in runs for r in run["sizes"]]}
+        saved["runs"] = [{"command": run["command"], "machine": run["machine"]} for run in runs]
         plot(saved, args.plot)
         print(table(saved))
         return 0
@@ -275,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.pipeline import make_encoders
 
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    no_peer = {s.strip() for s in args.no_peer_at.split(",") if s.strip()}
     work = args.workdir or Path(tempfile.mkdtemp(prefix="rag-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
@@ -286,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = VectorCache(CACHE)
     if args.fill_cache:
         for target in sizes:
-            fill_cache(target, work, encoders, cache)
+            fill_cache(target, work, encoders, cache, peer=target not in no_peer)
         return 0
     try:
         with contextlib.ExitStack() as stack:
@@ -295,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
                 url, server = stack.enter_context(chroma_server(work / "chroma-server"))
                 pid = server.pid
             for target in sizes:
-                result["sizes"].append(measure_size(target, work, encoders, cache, args, url))
+                result["sizes"].append(measure_size(target, work, encoders, cache, args, url, target not in no_peer))
             if pid:
                 result["chroma_server_peak_rss_mib"] = peak_rss_of(pid)
         if "seed" in sizes:
@@ -332,13 +353,14 @@ def table(result: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in result["sizes"]:
-        e, lc = r["embedded"], r["langchain"]
+        e, lc = r["embedded"], r.get("langchain") or _NOT_MEASURED
         emb = " + ".join(f"{v:.1f}" for v in e["embed_s"].values())
         out.append(
-            f"| {r['target']} | {e['chunks']} ({lc['chunks']}) | {emb} ({sum(lc['embed_s'].values()):.1f}) "
-            f"| {e['index_other_s']:.1f} ({lc['index_other_s']:.1f}) "
-            f"| {e['chunks_per_s']:.1f} ({lc['chunks_per_s']:.1f}, {e['chunks_per_s'] / lc['chunks_per_s']:.2f}x) "
-            f"| {e['other_share'] * 100:.1f} % ({lc['other_share'] * 100:.1f} %) |"
+            f"| {r['target']} | {e['chunks']} ({lc['chunks']}) | {emb} ({_f(sum(lc['embed_s'].values()), '.1f')}) "
+            f"| {e['index_other_s']:.1f} ({_f(lc['index_other_s'], '.1f')}) "
+            f"| {e['chunks_per_s']:.1f} ({_f(lc['chunks_per_s'], '.1f')}, "
+            f"{_ratio(e['chunks_per_s'], lc['chunks_per_s'])}) "
+            f"| {e['other_share'] * 100:.1f} % ({_f(lc['other_share'] * 100, '.1f')} %) |"
         )
     out += [
         "",
@@ -348,12 +370,11 @@ def table(result: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for r in result["sizes"]:
-        e, lc, s = r["embedded"], r["langchain"], r.get("server")
+        e, lc, s = r["embedded"], r.get("langchain"), r.get("server")
         srv = ms(s["warm"], s["warm_cpu"]) if s else "-"
-        out.append(
-            f"| {r['target']} | {ms(e['warm'], e['warm_cpu'])} | {srv} | {ms(lc['warm'], lc['warm_cpu'])} "
-            f"| {e['warm']['p50_ms'] / lc['warm']['p50_ms']:.2f}x |"
-        )
+        theirs = ms(lc["warm"], lc["warm_cpu"]) if lc else "not measured"
+        ratio = _ratio(e["warm"]["p50_ms"], lc["warm"]["p50_ms"]) if lc else "-"
+        out.append(f"| {r['target']} | {ms(e['warm'], e['warm_cpu'])} | {srv} | {theirs} | {ratio} |")
     out += [
         "",
         "Cold process, start to answer: median wall s (median CPU s), peak RSS MiB",
@@ -365,9 +386,11 @@ def table(result: dict[str, Any]) -> str:
     for r in result["sizes"]:
         c = r["cold"]
         cells = {k: f"{v['median_s']:.2f} ({v['median_cpu_s']:.2f}), {v['peak_rss_mib']} MiB" for k, v in c.items()}
+        ratio = _ratio(c["embedded"]["median_s"], c["langchain"]["median_s"]) if "langchain" in c else "-"
         out.append(
-            f"| {r['target']} | {cells['embedded']} | {cells.get('server', '-')} | {cells['langchain']} "
-            f"| {c['embedded']['median_s'] / c['langchain']['median_s']:.2f}x "
+            f"| {r['target']} | {cells['embedded']} | {cells.get('server', '-')} "
+            f"| {cells.get('langchain', 'not measured')} "
+            f"| {ratio} "
             f"| {r['bm25_ms']['rank_bm25']} -> {r['bm25_ms']['sparse']} | {r['embedded']['open_s']:.2f} |"
         )
     if "app_seed" in result:
@@ -378,9 +401,28 @@ def table(result: dict[str, Any]) -> str:
         )
     if "chroma_server_peak_rss_mib" in result:
         out.append(f"Chroma server process, peak RSS over the run: {result['chroma_server_peak_rss_mib']} MiB")
-    m = result["machine"]
-    out.append(f"Load average (1, 5, 15 min) at start {m['load_at_start']}, at end {m.get('load_at_end')}")
+    for run in result.get("runs") or [result]:
+        m = run["machine"]
+        out.append(
+            f"`{run['command']}`: {m['date']}, load average (1, 5, 15 min) at start {m['load_at_start']}, "
+            f"at end {m.get('load_at_end')}"
+        )
     return "\n".join(out)
+
+
+# A size measured without the LangChain default: its cells read "nan".
+_NOT_MEASURED: dict[str, Any] = {
+    "chunks": "-", "embed_s": {"-": float("nan")}, "index_other_s": float("nan"),
+    "chunks_per_s": float("nan"), "other_share": float("nan"),
+}  # fmt: skip
+
+
+def _f(value: float, spec: str) -> str:
+    return "-" if value != value else format(value, spec)  # NaN: not measured
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return "-" if theirs != theirs or not theirs else f"{ours / theirs:.2f}x"
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
@@ -409,10 +451,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     m = result["machine"]
-    fig.suptitle(
-        f"{m['date']}, {m['cpus']} cores, load average at start {m['load_at_start'][0]}, at end {m['load_at_end'][0]}",
-        fontsize=9,
-    )
+    runs = result.get("runs") or [result]
+    loads = ", ".join(f"{r['machine']['load_at_start'][0]} -> {r['machine']['load_at_end'][0]}" for r in runs)
+    fig.suptitle(f"{m['date']}, {m['cpus']} cores, load average at start -> end of each run: {loads}", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

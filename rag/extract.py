@@ -323,4 +323,3 @@ def conflicting_origin(target: str, phrase: str) -> bool:
     none is the same."""
     asked, found = origins(target), origins(phrase)
     return bool(asked and found and not asked & found)
-

@@ -110,7 +110,9 @@ class Retriever:
             # Answers still read every sentence (embedded on demand); ranking chunks by their best
             # sentence needs the stored vectors, which the next index run writes.
             log.warning(
-                "%d of %d articles have no stored sentence vectors; run: python -m rag index", lacking, len(self.articles)
+                "%d of %d articles have no stored sentence vectors; run: python -m rag index",
+                lacking,
+                len(self.articles),
             )
         self._row = {c.id: i for i, c in enumerate(self.chunks)}
         self._by_article: dict[str, list[int]] = {}

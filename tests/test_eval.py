@@ -105,7 +105,9 @@ def test_eval_on_two_articles_scores_ours_and_the_peers(encoders, tmp_path: Path
     # made afresh rather than holding every chunk twice.
     again = evaluate_xquad(Settings(), encoders, items, names, tmp_path, PEERS)
     for name in report["systems"]:
-        assert {k: again["systems"][name][k] for k in ("en", "de")} == {k: report["systems"][name][k] for k in ("en", "de")}
+        assert {k: again["systems"][name][k] for k in ("en", "de")} == {
+            k: report["systems"][name][k] for k in ("en", "de")
+        }
     printed = tables({"xquad": report, "seconds": 1.0})
     assert "| ours de | 9 |" in printed and "| langchain en | 8 |" in printed
     json.dumps(report)  # the report is written as JSON
