@@ -164,7 +164,7 @@ def sidebar(bot: Bot | None, manifest: store.Manifest | None) -> None:
     if st.session_state.pop("clear_paste", False):
         st.session_state.paste_title = st.session_state.paste_text = ""
     busy = bot is None or "job" in st.session_state
-    upload_tab, paste_tab = st.tabs(["Upload a file", "Paste text"])
+    upload_tab, paste_tab, web_tab = st.tabs(["Upload a file", "Paste text", "Web address"])
     with upload_tab:
         upload = st.file_uploader("A .txt, .md or .html article", type=["txt", "md", "html", "htm"], key="upload")
         if st.button("Add the file", key="upload_add", disabled=busy):
@@ -179,6 +179,11 @@ def sidebar(bot: Bot | None, manifest: store.Manifest | None) -> None:
         if st.button("Add the pasted article", key="paste_add", disabled=busy):
             st.session_state.paste_job = True
             add(bot, lambda: uploads.pasted(st.session_state.paste_title, st.session_state.paste_text, bot.settings))
+    with web_tab:
+        st.text_input("Address of an article", key="web_address", placeholder="https://…")
+        if st.button("Fetch and add", key="web_add", disabled=busy):
+            with st.spinner("Fetching…"):
+                add(bot, lambda: uploads.from_address(st.session_state.web_address, bot.settings))
     if "job" in st.session_state:
         job_panel()
     notice: uploads.Outcome | None = st.session_state.get("notice")

@@ -12,11 +12,12 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from rag import store
 from rag.config import Settings
 from rag.errors import InputError, RagError
-from rag.ingest import decode
+from rag.ingest import decode, fetch_article, is_url
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,18 @@ def pasted(title: str, text: str, settings: Settings) -> tuple[str, bytes]:
     if len(data) > settings.max_file_bytes:
         raise InputError(f"The pasted text is {len(data):,} bytes, over the limit of {settings.max_file_bytes:,}.")
     return safe_name(re.sub(r"[/\\]", "-", title) + ".txt", data), data
+
+
+def from_address(address: str, settings: Settings) -> tuple[str, bytes]:
+    """A web article fetched now and kept as a text file (title first, its address last), so the
+    seeds folder holds what was indexed and can be indexed again offline."""
+    url = (address or "").strip()
+    if not url:
+        raise InputError("Type the address of an article, e.g. https://example.org/news/article.html.")
+    if not is_url(url) or urlparse(url).scheme.lower() not in ("http", "https"):
+        raise InputError(f"{url}: only http:// and https:// addresses can be fetched.")
+    article = fetch_article(url, settings.max_file_bytes, settings.fetch_timeout).article
+    return pasted(article.title, f"{article.text.rstrip()}\n\n{url}", settings)
 
 
 def save(seeds_dir: Path, name: str, data: bytes) -> tuple[Path, bool]:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from indexkit import web_server
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -142,6 +143,37 @@ def test_pasted_article_is_indexed_and_answered(app: AppTest, tmp_path: Path) ->
     ask(app, "Wie viele Besucher kamen zur Eröffnung der Brücke in Falkenhain?")
     assert "3.200" in visible(app.chat_message[1].markdown[0].value)
     assert any("3.200 Besucher" in q for q in marked(app))
+
+
+def test_article_from_a_web_address_is_fetched_kept_and_answered(
+    app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    page_html = (
+        f"<html><head><meta charset='utf-8'><title>{BRIDGE_TITLE} – Kreisblatt</title></head><body>"
+        f"<nav>Start | Politik</nav><article><h1>{BRIDGE_TITLE}</h1><p>{BRIDGE_TEXT}</p></article></body></html>"
+    ).encode()
+    with web_server({"/wipper": ("text/html", page_html, 0.0)}) as server:
+        for address, message in [
+            ("", "Type the address"),
+            ("ftp://127.0.0.1/wipper", "only http:// and https://"),
+            (f"{server}/fehlt", "404"),
+        ]:
+            app.text_input(key="web_address").input(address)
+            app.button(key="web_add").click().run()
+            assert not app.exception, app.exception
+            assert message in " ".join(visible(v) for v in texts(app.sidebar.error)), address
+            assert not list((tmp_path / "seeds").iterdir())
+        app.text_input(key="web_address").input(f"{server}/wipper")
+        app.button(key="web_add").click().run()
+        assert f"Added “{BRIDGE_TITLE}”" in wait_for_notice(app)
+    # Kept as text in the seeds folder, with the address it came from: indexable again offline.
+    [saved] = list((tmp_path / "seeds").iterdir())
+    kept = saved.read_text(encoding="utf-8")
+    assert kept.startswith(BRIDGE_TITLE) and "3.200 Besucher" in kept and kept.rstrip().endswith("/wipper")
+    assert "Politik" not in kept  # the page's navigation is not part of the article
+    ask(app, "How many visitors came to the opening of the bridge in Falkenhain?")
+    assert "3.200" in visible(app.chat_message[1].markdown[0].value)
 
 
 def test_bad_input_shows_messages_and_loses_nothing(app: AppTest, tmp_path: Path) -> None:
