@@ -11,10 +11,15 @@ from dataclasses import dataclass
 
 _NUMWORDS = (
     "zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|"
-    "hundert|tausend|dutzend|dutzende|hunderte|tausende|two|three|four|five|six|seven|eight|"
+    "hundert|tausend|dutzend|dutzende|dutzenden|hunderte|hunderten|tausende|tausenden|two|three|four|five|six|"
+    "seven|eight|"
     "nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|dozens|hundreds|thousands"
 )
-_NUMBER = rf"(?:\d{{1,3}}(?:[.,\u202f ]\d{{3}})+(?:,\d+)?|\d+(?:[.,]\d+)?|(?:{_NUMWORDS})\b)"
+# A clock or game time ('4:51', '3:08') is one number, not '4'.
+_NUMBER = (
+    rf"(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?!\d)|\d{{1,3}}(?:[.,\u202f ]\d{{3}})+(?:,\d+)?|\d+(?:[.,]\d+)?|"
+    rf"(?:{_NUMWORDS})\b)"
+)
 _SCALE = r"(?:\s*%|\s+(?:Millionen|Million|Mio\.|Milliarden|Mrd\.|million|billion|thousand|Prozent|percent|%))?"
 # '30.000 bis 50.000', '3 to 5': a range is one answer.
 _RANGE_CASED = rf"\s*(?:-|–|bis|to)\s*{_NUMBER}|"
@@ -27,13 +32,17 @@ _UNIT = r"(?:\s+(?:[a-zäöüß][\w-]*\s+){0,2}[A-ZÄÖÜ][\w-]*|\s+[a-z][\w-]*(
 _COUNT_CASED = re.compile(rf"(?<![\w.\-–:]){_MOD}(?i:{_NUMBER}(?:{_RANGE_CASED})){_SCALE}{_UNIT}")
 _YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
 _YEARS = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_YEAR_WORD = r"(?:1[89]\d\d|20\d\d)(?!\d)"
 _MONTH = (
     r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
     r"January|February|March|May|June|July|October|December)"
 )
 _DATE = re.compile(
-    rf"(?:(?:am|im|seit|bis|vom|on|in|since|until)\s+)?(?:\d{{1,2}}\.\s*{_MONTH}(?:\s+\d{{4}})?|{_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?|"
-    rf"{_MONTH}\s+\d{{4}}|(?:(?:im\s+Jahr(?:e)?|in|seit|bis|von|ab)\s+)?(?:1[89]\d\d|20\d\d)(?:er(?:\s+Jahren?)?)?|"
+    rf"(?:(?:am|im|seit|bis|vom|on|in|since|until)\s+)?(?:\d{{1,2}}\.\s*{_MONTH}(?:\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|"
+    rf"{_MONTH}\s+\d{{1,2}}(?!\d)(?:,\s*\d{{4}})?|"
+    # '1870 bis 1939', 'from 1870 to 1939': a span of years is one answer.
+    rf"(?:(?:von|from|between|zwischen)\s+)?{_YEAR_WORD}\s*(?:-|–|bis|to|and|und)\s*{_YEAR_WORD}|"
+    rf"(?:(?:im\s+Jahr(?:e)?|in\s+den|in|seit|bis|von|ab)\s+)?{_YEAR_WORD}(?:er(?:\s+Jahren?)?)?|"
     r"(?:in|nach|vor|innerhalb)\s+(?:etwa\s+|rund\s+|knapp\s+)?(?:einer|einem|zwei|drei|vier|fünf|sechs|\d+)\s+"
     r"(?:Wochen?|Monaten?|Tagen?|Jahren?|Stunden?)|in\s+den\s+kommenden\s+(?:Monaten|Wochen|Tagen|Jahren))",
     re.IGNORECASE,
@@ -54,7 +63,9 @@ _ROLE_WORD = re.compile(
     r"botschafter|botschafterin|sprecher|sprecherin|bürgermeister|bürgermeisterin|vorsitzender?|kommandeur)|"
     r"(?:Kreml|Regierungs|Staats|Armee|Partei|Militär|Geheimdienst)chef(?:in)?|General|Direktor(?:in)?|"
     r"(?:(?:Defen[cs]e|Foreign|Prime|Interior)\s+)?Minister|Secretary(?:[ -]General)?|President|Chancellor|"
-    r"Ambassador|spokes(?:man|woman|person)|Mayor|Chairman)(?![\w-])",
+    r"Ambassador|spokes(?:man|woman|person)|Mayor|Chairman)(?![\w-])"
+    # with what the office is of: 'Bundesminister des Innern', 'Secretary of State'
+    r"(?-i:(?:\s+(?:des|der)\s+[A-ZÄÖÜ][\w-]+|\s+of\s+(?:the\s+)?[A-Z][\w-]+(?:\s+[A-Z][\w-]+)?)?)",
     re.IGNORECASE,
 )
 # Endings of German common nouns, which start no personal name ('Konzentration Russlands').

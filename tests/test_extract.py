@@ -90,3 +90,21 @@ def test_nationalities_are_matched_across_languages() -> None:
     assert not conflicting_origin("Russian soldiers", "etwa 100.000 russische Soldaten")
     assert not conflicting_origin("soldiers", "29 ukrainische Soldaten")  # the question names none
     assert not conflicting_origin("Russian soldiers", "400 Soldaten")  # the phrase names none
+
+
+@pytest.mark.parametrize(
+    ("sentence", "qtype", "expected"),
+    [
+        ("Als Carolina den Ball hatte, verblieben noch 4:51 Minuten im Spiel.", "count", "4:51 Minuten"),
+        ("Der Dienst bot Platz für Hunderten von Kanälen, 28,5 Prozent mehr.", "count", "Hunderten von Kanälen"),
+        ("Die Kommission wurde im Juli 1961 eingerichtet.", "when", "im Juli 1961"),  # not 'im Juli 19'
+        ("Das Sommertheater war von 1870 bis 1939 in Betrieb.", "when", "von 1870 bis 1939"),
+        ("Das System wurde in den 1950er Jahren geschaffen.", "when", "in den 1950er Jahren"),
+        ("Thomas de Maizière ist Bundesminister des Innern.", "role", "Bundesminister des Innern"),
+        ("Der Generalsekretär der geboren Jens Stoltemberg sagte.", "role", "Generalsekretär"),
+    ],
+)
+def test_times_dates_ranges_and_offices_are_read_whole(sentence: str, qtype: str, expected: str) -> None:
+    found = candidates(sentence, qtype, "?")
+    assert found and found[0].text == expected
+    assert sentence[found[0].start : found[0].end] == expected  # a verbatim span
