@@ -165,23 +165,25 @@ def sidebar(bot: Bot | None, manifest: store.Manifest | None) -> None:
         st.session_state.paste_title = st.session_state.paste_text = ""
     busy = bot is None or "job" in st.session_state
     upload_tab, paste_tab, web_tab = st.tabs(["Upload a file", "Paste text", "Web address"])
-    with upload_tab:
+    # Each tab is a form: what was chosen or typed reaches the script together with the click (a
+    # click while a file is still uploading is not possible, and none is lost to a rerun).
+    with upload_tab, st.form("upload_form", border=False):
         upload = st.file_uploader("A .txt, .md or .html article", type=["txt", "md", "html", "htm"], key="upload")
-        if st.button("Add the file", key="upload_add", disabled=busy):
+        if st.form_submit_button("Add the file", key="upload_add", disabled=busy):
             if upload is None:
                 st.session_state.notice = uploads.Outcome("error", "Choose a file first.")
             else:
                 data = upload.getvalue()
                 add(bot, lambda: (uploads.check_file(upload.name, data, bot.settings), data))
-    with paste_tab:
+    with paste_tab, st.form("paste_form", border=False):
         st.text_input("Title", key="paste_title")
         st.text_area("Article text", key="paste_text", height=160)
-        if st.button("Add the pasted article", key="paste_add", disabled=busy):
+        if st.form_submit_button("Add the pasted article", key="paste_add", disabled=busy):
             st.session_state.paste_job = True
             add(bot, lambda: uploads.pasted(st.session_state.paste_title, st.session_state.paste_text, bot.settings))
-    with web_tab:
+    with web_tab, st.form("web_form", border=False):
         st.text_input("Address of an article", key="web_address", placeholder="https://…")
-        if st.button("Fetch and add", key="web_add", disabled=busy):
+        if st.form_submit_button("Fetch and add", key="web_add", disabled=busy):
             with st.spinner("Fetching…"):
                 add(bot, lambda: uploads.from_address(st.session_state.web_address, bot.settings))
     if "job" in st.session_state:
