@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 
 TARGET_MARGIN = 0.5
+# A 'how many X' asked in the articles' language whose X occurs in no article ('Verteidigungsbudget')
+# needs a closer counted phrase than min_target_match: a loose match is then likely another quantity.
+UNSEEN_TARGET_MATCH = 0.4
 
 
 def quote(article: Article, start: int, end: int) -> str:
@@ -57,7 +60,7 @@ class Answerer:
         ranked = self.ranker.rank(question, passages, articles, trace)
         confidence = trace.confidence
         qtype = extract.question_type(question)
-        if not ranked or self._abstain(question, confidence, ranked, qtype):
+        if not ranked or self._abstain(question, confidence, ranked, qtype, trace):
             return Answer(question, not_said(question), None, True, [], list(passages), searched)
         ranked = self._prefer_counted_target(question, qtype, ranked)
         chosen = [ranked[0]]
@@ -103,7 +106,9 @@ class Answerer:
             return [top[1], top[0], *ranked[2:]]
         return ranked
 
-    def _abstain(self, question: str, confidence: float, ranked: list[Evidence], qtype: str) -> bool:
+    def _abstain(
+        self, question: str, confidence: float, ranked: list[Evidence], qtype: str, trace: Trace | None = None
+    ) -> bool:
         """Say the articles don't say when the evidence is weak overall, when a 'how many'
         question counts something no number in the evidence counts, or when a question for a date
         finds no date."""
@@ -114,7 +119,10 @@ class Answerer:
             units = [c.text for e in ranked[:2] for c in e.typed]
             if not units:
                 return True
-            if float(cosines(self.encoder, target, units).max()) < self.settings.min_target_match:
+            need = self.settings.min_target_match
+            if _unseen(target, trace):
+                need = max(need, UNSEEN_TARGET_MATCH)
+            if float(cosines(self.encoder, target, units).max()) < need:
                 return True
         if qtype == "when" and extract.asks_for_date(question):
             # 'On what date ...?' is not answered by 'in den kommenden Monaten'.
@@ -173,6 +181,14 @@ def _anchor_positions(question: str, sentence: str) -> list[int]:
         if toks & qtok:
             out.append(m.start())
     return out
+
+
+def _unseen(target: str, trace: Trace | None) -> bool:
+    """No word of ``target`` occurs in the indexed articles (only decidable in their language)."""
+    if trace is None or trace.idf is None or not trace.same_lang:
+        return False
+    words = tokens(target, trace.corpus_lang)
+    return bool(words) and all(trace.idf(w) is None for w in words)
 
 
 def _apart(a: Evidence, b: Evidence) -> bool:

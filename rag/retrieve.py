@@ -49,6 +49,12 @@ class Trace:
     # comparing the question with single sentences without embedding them again.
     query_vector: list[float] | None = None
     sentence_vectors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    corpus_lang: str = "de"
+
+    @property
+    def same_lang(self) -> bool:
+        """The question is in the articles' language: its words can be looked up in them."""
+        return self.question_lang == self.corpus_lang
 
     @property
     def confidence(self) -> float:
@@ -153,7 +159,7 @@ class Retriever:
         qlang = detect_language(query)
         lex_w = cfg.lexical_weight_same_lang if qlang == self.corpus_lang else cfg.lexical_weight_cross_lang
         if not self.chunks:
-            return [], Trace(query, qlang, lex_w, [])
+            return [], Trace(query, qlang, lex_w, [], corpus_lang=self.corpus_lang)
         n = min(cfg.candidates, len(self.chunks))
         qvecs = [enc.embed_query(query) for enc in self.encoders]
         dense = [self._dense_scores(vs, vec, n) for vs, vec in zip(self.stores, qvecs, strict=True)]
@@ -181,7 +187,9 @@ class Retriever:
         hits = [Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order]
         passages = self._passages(hits, k)
         inside = self._inside(passages, dense[0], qvecs[0])
-        return passages, Trace(query, qlang, lex_w, hits, inside, self.lexical.idf, qvecs[0], self.sentence_vectors)
+        trace = Trace(query, qlang, lex_w, hits, inside, self.lexical.idf, qvecs[0], self.sentence_vectors)
+        trace.corpus_lang = self.corpus_lang
+        return passages, trace
 
     def _inside(self, passages: list[Passage], known: dict[int, float], vec: list[float]) -> list[tuple[Chunk, float]]:
         """Primary-encoder scores of all chunks overlapping the passages an answer reads."""

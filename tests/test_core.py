@@ -107,6 +107,14 @@ def test_a_count_of_another_nationality_is_not_the_answer(seed_bot) -> None:  # 
     assert ukrainian.short_answer == "29 ukrainische Soldaten"
 
 
+def test_a_count_of_something_no_article_mentions_is_not_said(seed_bot) -> None:  # type: ignore[no-untyped-def]
+    # 'Verteidigungsbudget' occurs nowhere; the counted soldiers and vehicles are no budget.
+    budget = seed_bot.ask("Wie hoch ist das Verteidigungsbudget der NATO?")
+    assert budget.abstained and "nichts" in budget.answer
+    troops = seed_bot.ask("Wie viele Soldaten will die NATO laut Schoigu in der Nähe der Grenzen Russlands einsetzen?")
+    assert not troops.abstained and "40.000" in (troops.short_answer or "")
+
+
 def test_a_question_asked_again_is_searched_as_asked(seed_bot) -> None:  # type: ignore[no-untyped-def]
     from rag.pipeline import condense
 
