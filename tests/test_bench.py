@@ -19,19 +19,19 @@ def test_saved_runs_are_merged_and_a_size_without_the_peer_says_so(
 ) -> None:
     run = json.loads(SAVED.read_text(encoding="utf-8"))
     big = copy.deepcopy(run)
-    row = copy.deepcopy(run["sizes"][-1])
-    row["target"] = "100000"
+    row = copy.deepcopy(next(r for r in run["sizes"] if "langchain" in r))
+    row["target"] = "200000"
     del row["langchain"], row["cold"]["langchain"]
-    big["sizes"], big["command"] = [row], "python -m bench.scale --sizes 100000 --no-peer-at 100000"
+    big["sizes"], big["command"] = [row], "python -m bench.scale --sizes 200000 --no-peer-at 200000"
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_text(json.dumps(run), encoding="utf-8")
     second.write_text(json.dumps(big), encoding="utf-8")
 
     assert main(["--from", str(first), str(second), "--plot", str(tmp_path / "p.png")]) == 0
     printed = capsys.readouterr().out
-    lines = [line for line in printed.splitlines() if line.startswith("| 100000 |")]
+    lines = [line for line in printed.splitlines() if line.startswith("| 200000 |")]
     assert len(lines) == 3  # one row in each table
     assert "not measured" in lines[1] and "not measured" in lines[2]
     assert all(f"| {r['target']} |" in printed for r in run["sizes"])
-    assert "--no-peer-at 100000" in printed  # each run's command is named
+    assert "--no-peer-at 200000" in printed  # each run's command is named
     assert (tmp_path / "p.png").stat().st_size > 10_000
