@@ -51,16 +51,20 @@ def is_url(text: str) -> bool:
     return bool(_SCHEME.match(text))
 
 
+def web_address(text: str) -> str:
+    """``text`` when it is an address this program fetches, else an ``InputError`` saying so."""
+    if not is_url(text) or urlparse(text).scheme.lower() not in ("http", "https"):
+        raise InputError(f"{text}: only http:// and https:// addresses can be fetched.")
+    return text
+
+
 def collect_sources(paths: Iterable[str | Path]) -> list[Source]:
     """Expand folders into their article files; each source named as the user gave it."""
     found: list[Source] = []
     for given in paths:
         text = str(given)
         if is_url(text):
-            scheme = urlparse(text).scheme.lower()
-            if scheme not in ("http", "https"):
-                raise InputError(f"{text}: only http:// and https:// addresses can be fetched.")
-            found.append(Source(text))
+            found.append(Source(web_address(text)))
             continue
         path = Path(given)
         if not path.exists():

@@ -157,7 +157,8 @@ class Retriever:
         k = k or self.settings.retrieve.k
         cfg = self.settings.retrieve
         qlang = detect_language(query)
-        lex_w = cfg.lexical_weight_same_lang if qlang == self.corpus_lang else cfg.lexical_weight_cross_lang
+        same = qlang == self.corpus_lang
+        lex_w = cfg.lexical_weight_same_lang if same else cfg.lexical_weight_cross_lang
         if not self.chunks:
             return [], Trace(query, qlang, lex_w, [], corpus_lang=self.corpus_lang)
         n = min(cfg.candidates, len(self.chunks))
@@ -179,7 +180,6 @@ class Retriever:
         lex = lex_all[rows]
         if lex_w > 0 and lex.max() > 0:
             fused += lex_w * zscore(lex)
-        same = qlang == self.corpus_lang
         sent_w = cfg.sentence_weight_same_lang if same else cfg.sentence_weight_cross_lang
         if sent_w > 0:
             fused += sent_w * zscore(self._best_sentence(rows, qvecs[0]))
@@ -187,9 +187,9 @@ class Retriever:
         hits = [Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order]
         passages = self._passages(hits, k)
         inside = self._inside(passages, dense[0], qvecs[0])
-        trace = Trace(query, qlang, lex_w, hits, inside, self.lexical.idf, qvecs[0], self.sentence_vectors)
-        trace.corpus_lang = self.corpus_lang
-        return passages, trace
+        return passages, Trace(
+            query, qlang, lex_w, hits, inside, self.lexical.idf, qvecs[0], self.sentence_vectors, self.corpus_lang
+        )
 
     def _inside(self, passages: list[Passage], known: dict[int, float], vec: list[float]) -> list[tuple[Chunk, float]]:
         """Primary-encoder scores of all chunks overlapping the passages an answer reads."""

@@ -12,12 +12,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from rag import store
 from rag.config import Settings
 from rag.errors import InputError, RagError
-from rag.ingest import decode, fetch_article, is_url
+from rag.ingest import decode, fetch_article, web_address
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +68,7 @@ def from_address(address: str, settings: Settings) -> tuple[str, bytes]:
     url = (address or "").strip()
     if not url:
         raise InputError("Type the address of an article, e.g. https://example.org/news/article.html.")
-    if not is_url(url) or urlparse(url).scheme.lower() not in ("http", "https"):
-        raise InputError(f"{url}: only http:// and https:// addresses can be fetched.")
-    article = fetch_article(url, settings.max_file_bytes, settings.fetch_timeout).article
+    article = fetch_article(web_address(url), settings.max_file_bytes, settings.fetch_timeout).article
     return pasted(article.title, f"{article.text.rstrip()}\n\n{url}", settings)
 
 
