@@ -13,10 +13,10 @@ import json
 import logging
 import os
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -102,11 +102,64 @@ def shape_of(max_chars: int, lang: str, encoder: str) -> dict[str, object]:
     }
 
 
-def chunks_of(article: Article, entry: Entry) -> list[Chunk]:
-    return [
-        Chunk(f"{article.id}:{s}-{e}", article.id, article.source, article.title, s, e, article.text[s:e], seq)
-        for seq, (s, e) in enumerate(entry.spans.tolist())
-    ]
+def _chunk(article: Article, start: int, end: int, seq: int) -> Chunk:
+    text = article.text[start:end]
+    return Chunk(f"{article.id}:{start}-{end}", article.id, article.source, article.title, start, end, text, seq)
+
+
+class ChunkTable(Sequence[Chunk]):
+    """Every chunk of an index by row, made on demand from the articles and their spans: a question
+    reads a few hundred of them, so opening 100k chunks does not build 100k objects."""
+
+    def __init__(self, parts: Iterable[tuple[Article, np.ndarray]]) -> None:
+        self._articles: list[Article] = []
+        self._spans: list[np.ndarray] = []
+        self._where: dict[str, int] = {}  # article id -> its position in _articles
+        for article, spans in parts:
+            self._where[article.id] = len(self._articles)
+            self._articles.append(article)
+            self._spans.append(spans)
+        self._ends = np.cumsum([len(x) for x in self._spans], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self._ends[-1]) if len(self._ends) else 0
+
+    @overload
+    def __getitem__(self, row: int) -> Chunk: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[Chunk]: ...
+    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(len(self)))]
+        n = len(self)
+        if not -n <= row < n:
+            raise IndexError(row)
+        row %= n
+        k = int(np.searchsorted(self._ends, row, side="right"))
+        seq = row - self._first(k)
+        start, end = self._spans[k][seq].tolist()
+        return _chunk(self._articles[k], start, end, seq)
+
+    def _first(self, k: int) -> int:
+        return int(self._ends[k - 1]) if k else 0
+
+    def rows_of(self, article_id: str) -> range:
+        """The rows of one article's chunks (empty for an article the index does not hold)."""
+        k = self._where.get(article_id)
+        return range(0) if k is None else range(self._first(k), int(self._ends[k]))
+
+    def row_of(self, chunk_id: str) -> int | None:
+        """The row of a chunk id ("article:start-end"), None for a chunk the index does not hold."""
+        aid, _, span = chunk_id.rpartition(":")
+        start, _, end = span.partition("-")
+        k = self._where.get(aid)
+        if k is None or not start.isdigit() or not end.isdigit():
+            return None
+        spans = self._spans[k]
+        seq = int(np.searchsorted(spans[:, 0], int(start)))
+        if seq < len(spans) and spans[seq].tolist() == [int(start), int(end)]:
+            return self._first(k) + seq
+        return None
 
 
 def load(index_dir: Path, shape: dict[str, object]) -> Lexicon:

@@ -7,6 +7,7 @@ article's language, and a lexical signal from a cross-lingual question mostly ad
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +92,20 @@ class Retriever:
             self._client = None
         if self._client is None:
             self._client = store.make_client(self.settings.index_dir, self.settings.chroma_url)
+        try:
+            self.stores = [
+                store.vectorstore(self._client, name, enc)
+                for name, enc in zip(manifest.collections.values(), self.encoders, strict=True)
+            ]
+        except Exception as exc:
+            raise IndexUnavailable(
+                f"Cannot open the collections of {self.settings.index_dir} ({exc}); "
+                "rebuild with: python -m rag index --rebuild"
+            ) from exc
+        # Chroma loads a collection's vector graph on its first query (~0.4 s per 100k chunks):
+        # start that now, while the texts and the lexicon load.
+        self._warming = threading.Thread(target=self._load_graphs, name="rag-load-graphs", daemon=True)
+        self._warming.start()
         self.manifest = manifest
         self.articles = {
             aid: Article(
@@ -102,12 +117,12 @@ class Retriever:
         max_chars = self.settings.chunk.max_chars
         shape = lexicon.shape_of(max_chars, self.corpus_lang, self.encoders[0].name)
         stored = lexicon.load(self.settings.index_dir, shape)
-        self.chunks: list[Chunk] = []
         self.sentence_vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         terms = []
+        spans = []
         for aid, art in self.articles.items():
             entry = stored.entry(art, manifest.articles[aid].get("sha") or text_hash(art.text), max_chars)
-            self.chunks += lexicon.chunks_of(art, entry)
+            spans.append((art, entry.spans))
             terms += entry.terms
             if entry.sentence_starts is not None and entry.sentence_vectors is not None:
                 self.sentence_vectors[aid] = (entry.sentence_starts, entry.sentence_vectors)
@@ -120,23 +135,17 @@ class Retriever:
                 lacking,
                 len(self.articles),
             )
-        self._row = {c.id: i for i, c in enumerate(self.chunks)}
-        self._by_article: dict[str, list[int]] = {}
-        for i, c in enumerate(self.chunks):
-            self._by_article.setdefault(c.article_id, []).append(i)
+        self.chunks = lexicon.ChunkTable(spans)
         self.lexical = LexicalIndex.from_terms(terms, stored.vocab, self.corpus_lang)
-        try:
-            self.stores = [
-                store.vectorstore(self._client, name, enc)
-                for name, enc in zip(manifest.collections.values(), self.encoders, strict=True)
-            ]
-        except Exception as exc:
-            raise IndexUnavailable(
-                f"Cannot open the collections of {self.settings.index_dir} ({exc}); "
-                "rebuild with: python -m rag index --rebuild"
-            ) from exc
         self._stamp = stamp
         return True
+
+    def _load_graphs(self) -> None:
+        for vs, enc in zip(self.stores, self.encoders, strict=True):
+            try:
+                vs.similarity_search_by_vector([1.0] + [0.0] * (enc.dim - 1), k=1)
+            except Exception as exc:  # an empty or unreachable collection: the real query reports it
+                log.debug("could not preload %s: %s", vs._collection.name, exc)
 
     def _check_model(self, manifest: store.Manifest) -> None:
         primary = self.encoders[0]
@@ -163,6 +172,7 @@ class Retriever:
             return [], Trace(query, qlang, lex_w, [], corpus_lang=self.corpus_lang)
         n = min(cfg.candidates, len(self.chunks))
         qvecs = [enc.embed_query(query) for enc in self.encoders]
+        self._warming.join()
         dense = [self._dense_scores(vs, vec, n) for vs, vec in zip(self.stores, qvecs, strict=True)]
         lex_all = self.lexical.scores(query)
         cand = {r for r in _top(lex_all, n).tolist() if lex_all[r] > 0} if lex_w > 0 else set()
@@ -196,7 +206,7 @@ class Retriever:
         rows = {
             r
             for p in passages[:READ_PASSAGES]
-            for r in self._by_article.get(p.article_id, [])
+            for r in self.chunks.rows_of(p.article_id)
             if self.chunks[r].start < p.end and p.start < self.chunks[r].end
         }
         missing = [r for r in rows if r not in known]
@@ -225,7 +235,7 @@ class Retriever:
     def _dense_scores(self, vs: Any, vec: list[float], n: int) -> dict[int, float]:
         out: dict[int, float] = {}
         for doc, dist in vs.similarity_search_by_vector_with_relevance_scores(vec, k=n):
-            row = self._row.get(doc.id or "")
+            row = self.chunks.row_of(doc.id or "")
             if row is not None:  # chunks of articles the manifest lists, nothing else
                 out[row] = 1.0 - float(dist)
         return out

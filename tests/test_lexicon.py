@@ -41,7 +41,18 @@ def _fresh(retriever: Retriever) -> tuple[list[Any], LexicalIndex]:
 
 def _same_as_fresh(retriever: Retriever) -> None:
     chunks, bm25 = _fresh(retriever)
-    assert retriever.chunks == chunks
+    assert list(retriever.chunks) == chunks
+    # Rows are made on demand: a chunk id finds its row, an article its rows, anything else none.
+    table = retriever.chunks
+    assert [table.row_of(c.id) for c in chunks] == list(range(len(chunks)))
+    assert [r for aid in retriever.articles for r in table.rows_of(aid)] == list(range(len(chunks)))
+    first = chunks[0]
+    assert table[-1] == chunks[-1] and table[1:3] == chunks[1:3]
+    for unknown in (f"{first.article_id}:{first.start}-{first.end + 1}", f"nope:{first.start}-{first.end}", "x"):
+        assert table.row_of(unknown) is None
+    assert table.rows_of("nope") == range(0)
+    with pytest.raises(IndexError):
+        table[len(chunks)]
     for q in QUESTIONS:
         np.testing.assert_allclose(retriever.lexical.scores(q), bm25.scores(q), rtol=1e-12)
 
