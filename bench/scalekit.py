@@ -144,13 +144,21 @@ def percentiles(samples: Sequence[float]) -> dict[str, float]:
 
 # Reports the child's own peak RSS (VmHWM) at exit. The kernel's ru_maxrss of a child counts the
 # forked copy of this (large) benchmark process before exec, so it cannot be used here.
+# The process's own high-water mark (VmHWM), reported at exit, also by a command that leaves
+# through os._exit (``rag ask`` does). Not wait4's ru_maxrss: that keeps the forking parent's size.
 PEAK_SNIPPET = """
-import atexit, sys
+import atexit, os, sys
 def _peak():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             sys.stderr.write("PEAK_RSS_KB " + line.split()[1] + "\\n")
+            sys.stderr.flush()
 atexit.register(_peak)
+_leave = os._exit
+def _exit(code):
+    _peak()
+    _leave(code)
+os._exit = _exit
 """
 _RUN_MODULE = (
     PEAK_SNIPPET

@@ -1,5 +1,6 @@
-"""The scale benchmark's report: saved runs are merged size by size, and a size measured without the
-LangChain default says so instead of failing (no measuring here: the figures come from the saved run)."""
+"""The scale benchmark: saved runs are merged size by size, a size measured without the LangChain
+default says so instead of failing, and a cold process's answer and peak memory are read (no timing
+is asserted: the figures come from the saved run)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,12 @@ def test_saved_runs_are_merged_and_a_size_without_the_peer_says_so(
     assert all(f"| {r['target']} |" in printed for r in run["sizes"])
     assert "--no-peer-at 200000" in printed  # each run's command is named
     assert (tmp_path / "p.png").stat().st_size > 10_000
+
+
+def test_a_cold_ask_reports_its_answer_and_peak_memory(seed_index: Path) -> None:
+    """`rag ask` leaves through os._exit once the answer is printed; its peak memory is still read."""
+    from bench.scalekit import COLD_QUESTION, child_env, cold, module_cmd
+
+    got = cold(module_cmd("rag", "ask", COLD_QUESTION), child_env(RAG_INDEX_DIR=str(seed_index)), 1)
+    assert got["first_line"].startswith("40.000 Soldaten")
+    assert 100 < got["peak_rss_mib"] < 1024
