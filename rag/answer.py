@@ -136,7 +136,10 @@ class Answerer:
         if not cands:
             return None
         target = extract.count_target(question) if qtype == "count" else None
-        if len(cands) > 1 and target:
+        stated = extract.stated_as(ev.text, question, cands) if qtype == "count" and len(cands) > 1 else None
+        if stated is not None:
+            best = stated
+        elif len(cands) > 1 and target:
             best = cands[int(np.argmax(cosines(self.encoder, target, [extract.counted(c.text) for c in cands])))]
         elif len(cands) > 1:
             # Each candidate with a few words before it: 'Streitmacht von etwa 100.000 Soldaten'.

@@ -269,6 +269,18 @@ def counted(text: str) -> str:
     return rest or text
 
 
+def stated_as(sentence: str, question: str, spans: list[Span]) -> Span | None:
+    """The number phrase the sentence gives as the size of something the question names: 'Wie groß
+    ist die Streitmacht?' in '... bilden eine Streitmacht von etwa 100.000 Soldaten'."""
+    for word in dict.fromkeys(w for w in re.findall(r"\w+", question) if len(w) >= 5 and not w.isdigit()):
+        pattern = rf"\b{re.escape(word)}\w{{0,2}}\s+(?:von|of|mit|with|auf|at)\s+"
+        for m in re.finditer(pattern, sentence, re.IGNORECASE):
+            found = next((sp for sp in spans if sp.start == m.end()), None)
+            if found is not None:
+                return found
+    return None
+
+
 def join_coordinated(sentence: str, spans: list[Span], chosen: Span) -> Span:
     """Extend a number phrase over one directly coordinated sibling: '40.000 Soldaten und 15.000 Kriegsfahrzeuge'."""
     for other in spans:

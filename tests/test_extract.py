@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.extract import candidates, conflicting_origin, counted, numbers_in, origins, question_type
+from rag.extract import candidates, conflicting_origin, counted, numbers_in, origins, question_type, stated_as
 
 ANALYSTS = (
     "Zwei Militäranalysten, schreibt Ansa, interviewt von der AFP, Wassili Kachin e Alexander Goltzschätzen, "
@@ -108,3 +108,13 @@ def test_times_dates_ranges_and_offices_are_read_whole(sentence: str, qtype: str
     found = candidates(sentence, qtype, "?")
     assert found and found[0].text == expected
     assert sentence[found[0].start : found[0].end] == expected  # a verbatim span
+
+
+def test_the_size_stated_for_a_thing_the_question_names_is_the_answer() -> None:
+    question = "Wie groß ist laut den Analysten die Streitmacht, die Russland eingesetzt hat?"
+    spans = candidates(ANALYSTS, question_type(question), question)
+    assert {"zwei russischen Armeen", "etwa 100.000 Soldaten"} <= {s.text for s in spans}
+    found = stated_as(ANALYSTS, question, spans)
+    assert found is not None and ANALYSTS[found.start : found.end] == "etwa 100.000 Soldaten"
+    # A question naming none of the sentence's words in front of a number finds nothing here.
+    assert stated_as(ANALYSTS, "How many armies has Russia moved?", spans) is None
