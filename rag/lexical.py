@@ -148,6 +148,25 @@ class LexicalIndex:
         index._build(docs, vocab, lang)
         return index
 
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], vocab: dict[str, int], lang: str) -> LexicalIndex:
+        """From the arrays of ``arrays()`` (stored next to the index), with the vocabulary they use."""
+        index = cls.__new__(cls)
+        index.lang, index._vocab, index.size = lang, vocab, int(arrays["size"])
+        index._indptr, index._rows = arrays["indptr"], arrays["rows"]
+        index._weights, index._idf = arrays["weights"], arrays["idf"]
+        return index
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The postings with their BM25 weights and the idf of every term: all that scoring reads."""
+        return {
+            "size": np.array(self.size),
+            "indptr": self._indptr,
+            "rows": self._rows,
+            "weights": self._weights,
+            "idf": self._idf,
+        }
+
     def _build(self, docs: Sequence[np.ndarray], vocab: dict[str, int], lang: str) -> None:
         self.lang = lang
         self.size = n = len(docs)

@@ -21,7 +21,7 @@ from typing import Any, overload
 import numpy as np
 
 from rag.chunking import CHUNKER_VERSION, article_sentences, chunk_article, text_hash
-from rag.lexical import EMPTY, LEXICAL_VERSION, tokens
+from rag.lexical import EMPTY, LEXICAL_VERSION, LexicalIndex, tokens
 from rag.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,10 @@ class Lexicon:
     vocab: dict[str, int]
     entries: dict[str, Entry]
     dirty: bool = False  # differs from the stored file
+    # BM25 over every chunk of the articles ``bm25_key`` lists in order ("id:sha"), built by the
+    # writer so that a reader opening the same articles loads it instead of building it.
+    bm25: dict[str, np.ndarray] | None = None
+    bm25_key: list[str] | None = None
 
     @classmethod
     def empty(cls, shape: dict[str, object]) -> Lexicon:
@@ -177,6 +181,8 @@ def load(index_dir: Path, shape: dict[str, object]) -> Lexicon:
             tok_ptr, toks = z["tok_ptr"], z["toks"]
             sent_ptr, has_vectors = z["sent_ptr"], z["has_vectors"]
             sent_starts, sent_vectors = z["sent_starts"], z["sent_vectors"]
+            bm25 = {k[5:]: z[k] for k in z.files if k.startswith("bm25_") and k != "bm25_key"}
+            bm25_key = z["bm25_key"].tolist() if "bm25_key" in z.files else None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         log.warning("ignoring an unreadable %s (%s); it is made again on the next index run", path, exc)
         return Lexicon.empty(shape)
@@ -189,7 +195,12 @@ def load(index_dir: Path, shape: dict[str, object]) -> Lexicon:
             c, d = int(sent_ptr[k]), int(sent_ptr[k + 1])
             entry.sentence_starts, entry.sentence_vectors = sent_starts[c:d], sent_vectors[c:d]
         entries[aid] = entry
-    return Lexicon(shape, vocab, entries)
+    return Lexicon(shape, vocab, entries, bm25=bm25 if bm25_key is not None else None, bm25_key=bm25_key)
+
+
+def bm25_key(metas: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What stored BM25 arrays must have been built for: these articles, in this order, these texts."""
+    return [f"{aid}:{meta.get('sha')}" for aid, meta in metas.items()]
 
 
 def save(index_dir: Path, lexicon: Lexicon) -> None:
@@ -221,10 +232,17 @@ def save(index_dir: Path, lexicon: Lexicon) -> None:
             sent_vectors=np.concatenate([e.sentence_vectors for e in with_vectors if e.sentence_vectors is not None])
             if with_vectors
             else np.zeros((0, dim), np.float16),
+            **_bm25_arrays(lexicon),
         )
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, index_dir / FILE)
+
+
+def _bm25_arrays(lexicon: Lexicon) -> dict[str, np.ndarray]:
+    if lexicon.bm25 is None or lexicon.bm25_key is None:
+        return {}
+    return {"bm25_key": np.array(lexicon.bm25_key, dtype=str), **{f"bm25_{k}": v for k, v in lexicon.bm25.items()}}
 
 
 def _sentence_count(entry: Entry) -> int:
@@ -266,7 +284,21 @@ def refresh(
     lexicon.keep_only(metas)
     if lexicon.dirty:
         _compact(lexicon)
+    key = bm25_key(metas)
+    if lexicon.dirty or lexicon.bm25_key != key:
+        _store_bm25(lexicon, metas, key)
         save(index_dir, lexicon)
+
+
+def _store_bm25(lexicon: Lexicon, metas: Mapping[str, Mapping[str, Any]], key: list[str]) -> None:
+    """BM25 over the manifest's articles in its order, as a reader opens them (none when an
+    article has no entry: that reader builds its own)."""
+    if any(aid not in lexicon.entries for aid in metas):
+        lexicon.bm25 = lexicon.bm25_key = None
+        return
+    terms = [t for aid in metas for t in lexicon.entries[aid].terms]
+    lexicon.bm25 = LexicalIndex.from_terms(terms, lexicon.vocab, str(lexicon.shape["lang"])).arrays()
+    lexicon.bm25_key = key
 
 
 def _compact(lexicon: Lexicon) -> None:

@@ -136,7 +136,10 @@ class Retriever:
                 len(self.articles),
             )
         self.chunks = lexicon.ChunkTable(spans)
-        self.lexical = LexicalIndex.from_terms(terms, stored.vocab, self.corpus_lang)
+        if stored.bm25 is not None and not stored.dirty and stored.bm25_key == lexicon.bm25_key(manifest.articles):
+            self.lexical = LexicalIndex.from_arrays(stored.bm25, stored.vocab, self.corpus_lang)
+        else:  # the writer's BM25 is for other articles (or none): build it from the terms
+            self.lexical = LexicalIndex.from_terms(terms, stored.vocab, self.corpus_lang)
         self._stamp = stamp
         return True
 

@@ -140,3 +140,31 @@ def test_removed_articles_leave_the_lexicon_and_their_words_go_in_time(
     remove_sources(Settings(index_dir=index_dir), [str(folder)])
     stored = lexicon.load(index_dir, _shape(encoders))
     assert stored.entries == {} and stored.vocab == {}  # most words unused: the vocabulary is compacted
+
+
+def test_the_writers_bm25_is_loaded_only_for_the_articles_it_was_built_for(
+    index: tuple[Path, Path], encoders: list[Any]
+) -> None:
+    index_dir, folder = index
+    manifest = assert_consistent(index_dir)
+    stored = lexicon.load(index_dir, _shape(encoders))
+    assert stored.bm25 is not None and stored.bm25_key == lexicon.bm25_key(manifest.articles)
+    _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))  # the stored arrays score alike
+
+    # Weights marked so that using them shows: every posting scores 1.
+    assert stored.bm25 is not None
+    stored.bm25["weights"] = np.ones_like(stored.bm25["weights"])
+    lexicon.save(index_dir, stored)
+    marked = Retriever(Settings(index_dir=index_dir), encoders).lexical.scores("Oslo Kiel Fähre")
+    assert set(np.unique(marked)) <= {0.0, 1.0, 2.0, 3.0} and marked.max() >= 1
+    # Built for other articles (a reader opening between the manifest and the lexicon writes):
+    # not used, BM25 is built from the terms.
+    stored.bm25_key = stored.bm25_key[:-1] if stored.bm25_key else None
+    lexicon.save(index_dir, stored)
+    _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))
+    # The next index run writes the right ones again.
+    (folder / "bridge.txt").write_text(BRIDGE.replace("48 Pfeilern", "52 Pfeilern"), encoding="utf-8")
+    index_paths(Settings(index_dir=index_dir), encoders, [folder])
+    again = lexicon.load(index_dir, _shape(encoders))
+    assert again.bm25_key == lexicon.bm25_key(store.read_manifest(index_dir).articles)
+    _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))
