@@ -142,10 +142,9 @@ def percentiles(samples: Sequence[float]) -> dict[str, float]:
     return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "n": len(ms)}
 
 
-# Reports the child's own peak RSS (VmHWM) at exit. The kernel's ru_maxrss of a child counts the
-# forked copy of this (large) benchmark process before exec, so it cannot be used here.
-# The process's own high-water mark (VmHWM), reported at exit, also by a command that leaves
-# through os._exit (``rag ask`` does). Not wait4's ru_maxrss: that keeps the forking parent's size.
+# Reports the child's own peak RSS (VmHWM) at exit, also when it leaves through os._exit (``rag ask``
+# does). The kernel's ru_maxrss of a child counts the forked copy of this (large) benchmark process
+# before exec, so it cannot be used here.
 PEAK_SNIPPET = """
 import atexit, os, sys
 def _peak():

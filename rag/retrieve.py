@@ -118,12 +118,10 @@ class Retriever:
         shape = lexicon.shape_of(max_chars, self.corpus_lang, self.encoders[0].name)
         stored = lexicon.load(self.settings.index_dir, shape)
         self.sentence_vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        terms = []
-        spans = []
+        entries = []
         for aid, art in self.articles.items():
             entry = stored.entry(art, manifest.articles[aid].get("sha") or text_hash(art.text), max_chars)
-            spans.append((art, entry.spans))
-            terms += entry.terms
+            entries.append(entry)
             if entry.sentence_starts is not None and entry.sentence_vectors is not None:
                 self.sentence_vectors[aid] = (entry.sentence_starts, entry.sentence_vectors)
         lacking = len(self.articles) - len(self.sentence_vectors)
@@ -135,10 +133,11 @@ class Retriever:
                 lacking,
                 len(self.articles),
             )
-        self.chunks = lexicon.ChunkTable(spans)
+        self.chunks = lexicon.ChunkTable(zip(self.articles.values(), (e.spans for e in entries), strict=True))
         if stored.bm25 is not None and not stored.dirty and stored.bm25_key == lexicon.bm25_key(manifest.articles):
             self.lexical = LexicalIndex.from_arrays(stored.bm25, stored.vocab, self.corpus_lang)
         else:  # the writer's BM25 is for other articles (or none): build it from the terms
+            terms = [t for e in entries for t in e.terms]
             self.lexical = LexicalIndex.from_terms(terms, stored.vocab, self.corpus_lang)
         self._stamp = stamp
         return True
@@ -148,7 +147,7 @@ class Retriever:
             try:
                 vs.similarity_search_by_vector([1.0] + [0.0] * (enc.dim - 1), k=1)
             except Exception as exc:  # an empty or unreachable collection: the real query reports it
-                log.debug("could not preload %s: %s", vs._collection.name, exc)
+                log.debug("could not preload the %s vectors: %s", enc.name, exc)
 
     def _check_model(self, manifest: store.Manifest) -> None:
         primary = self.encoders[0]
