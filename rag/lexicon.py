@@ -37,9 +37,32 @@ class Entry:
 
     sha: str
     spans: np.ndarray  # (n, 2) int32 start/end
-    terms: list[np.ndarray]
+    terms: Sequence[np.ndarray]
     sentence_starts: np.ndarray | None = None  # (m,) int32, the starts of article_sentences(text)
     sentence_vectors: np.ndarray | None = None  # (m, dim) float16
+
+
+class Terms(Sequence[np.ndarray]):
+    """The term ids of an article's chunks as stored, one flat array cut where each chunk's begin:
+    cut only when read (a reader that loads the stored BM25 never reads them)."""
+
+    def __init__(self, flat: np.ndarray, bounds: np.ndarray) -> None:
+        self._flat, self._bounds = flat, bounds  # chunk i is flat[bounds[i]:bounds[i + 1]]
+
+    def __len__(self) -> int:
+        return max(len(self._bounds) - 1, 0)
+
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[np.ndarray]: ...
+    def __getitem__(self, i: int | slice) -> np.ndarray | list[np.ndarray]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        return self._flat[int(self._bounds[i]) : int(self._bounds[i + 1])]
 
 
 @dataclass
@@ -115,13 +138,15 @@ class ChunkTable(Sequence[Chunk]):
     """Every chunk of an index by row, made on demand from the articles and their spans: a question
     reads a few hundred of them, so opening 100k chunks does not build 100k objects."""
 
-    def __init__(self, parts: Iterable[tuple[Article, np.ndarray]]) -> None:
-        self._articles: list[Article] = []
+    def __init__(self, articles: Mapping[str, Article], parts: Iterable[tuple[str, np.ndarray]]) -> None:
+        """``parts``: each article's id and chunk spans, in row order; ``articles`` gives the texts."""
+        self._articles = articles
+        self._ids: list[str] = []
         self._spans: list[np.ndarray] = []
-        self._where: dict[str, int] = {}  # article id -> its position in _articles
-        for article, spans in parts:
-            self._where[article.id] = len(self._articles)
-            self._articles.append(article)
+        self._where: dict[str, int] = {}  # article id -> its position in _ids
+        for aid, spans in parts:
+            self._where[aid] = len(self._ids)
+            self._ids.append(aid)
             self._spans.append(spans)
         self._ends = np.cumsum([len(x) for x in self._spans], dtype=np.int64)
 
@@ -142,7 +167,7 @@ class ChunkTable(Sequence[Chunk]):
         k = int(np.searchsorted(self._ends, row, side="right"))
         seq = row - self._first(k)
         start, end = self._spans[k][seq].tolist()
-        return _chunk(self._articles[k], start, end, seq)
+        return _chunk(self._articles[self._ids[k]], start, end, seq)
 
     def _first(self, k: int) -> int:
         return int(self._ends[k - 1]) if k else 0
@@ -186,11 +211,10 @@ def load(index_dir: Path, shape: dict[str, object]) -> Lexicon:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         log.warning("ignoring an unreadable %s (%s); it is made again on the next index run", path, exc)
         return Lexicon.empty(shape)
-    terms = np.split(toks, tok_ptr[1:-1]) if len(tok_ptr) > 1 else []
     entries = {}
     for k, (aid, sha) in enumerate(zip(ids, shas, strict=True)):
         a, b = int(art_ptr[k]), int(art_ptr[k + 1])
-        entry = Entry(sha, spans[a:b], terms[a:b])
+        entry = Entry(sha, spans[a:b], Terms(toks, tok_ptr[a : b + 1]))
         if has_vectors[k]:
             c, d = int(sent_ptr[k]), int(sent_ptr[k + 1])
             entry.sentence_starts, entry.sentence_vectors = sent_starts[c:d], sent_vectors[c:d]

@@ -33,7 +33,7 @@ def make_encoders(settings: Settings) -> list[Any]:
     """The primary embedding model, plus multilingual USE when the fusion uses it."""
     primary = load_embeddings(settings.embedding_model, offline=settings.hf_offline)
     if settings.retrieve.second_encoder_weight > 0:
-        return [primary, USEEmbeddings()]
+        return [primary, USEEmbeddings(cache_dir=settings.model_cache())]
     return [primary]
 
 

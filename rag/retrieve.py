@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.errors import IndexUnavailable
 from rag.indexer import fingerprint
 from rag.lexical import LexicalIndex, detect_language
-from rag.types import Article, Chunk, Passage
+from rag.types import Chunk, Passage
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,13 @@ class Retriever:
             self._client = None
         if self._client is None:
             self._client = store.make_client(self.settings.index_dir, self.settings.chroma_url)
+        # Chroma loads a collection's vector graph on its first query (~0.4 s per 100k chunks):
+        # start that now, while LangChain's store, the texts and the lexicon load.
+        names = list(manifest.collections.values())
+        self._warming = threading.Thread(
+            target=self._load_graphs, args=(self._client, names), name="rag-load-graphs", daemon=True
+        )
+        self._warming.start()
         try:
             self.stores = [
                 store.vectorstore(self._client, name, enc)
@@ -102,25 +109,19 @@ class Retriever:
                 f"Cannot open the collections of {self.settings.index_dir} ({exc}); "
                 "rebuild with: python -m rag index --rebuild"
             ) from exc
-        # Chroma loads a collection's vector graph on its first query (~0.4 s per 100k chunks):
-        # start that now, while the texts and the lexicon load.
-        self._warming = threading.Thread(target=self._load_graphs, name="rag-load-graphs", daemon=True)
-        self._warming.start()
         self.manifest = manifest
-        self.articles = {
-            aid: Article(
-                aid, m["source"], m["title"], store.read_article_text(self.settings.index_dir, aid), m.get("lang", "de")
-            )
-            for aid, m in manifest.articles.items()
-        }
+        self.articles = store.Shelf(self.settings.index_dir, manifest.articles)
         self.corpus_lang = lexicon.corpus_lang(manifest.articles.values())
         max_chars = self.settings.chunk.max_chars
         shape = lexicon.shape_of(max_chars, self.corpus_lang, self.encoders[0].name)
         stored = lexicon.load(self.settings.index_dir, shape)
         self.sentence_vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         entries = []
-        for aid, art in self.articles.items():
-            entry = stored.entry(art, manifest.articles[aid].get("sha") or text_hash(art.text), max_chars)
+        for aid, meta in manifest.articles.items():
+            entry = stored.entries.get(aid)
+            if entry is None or not meta.get("sha") or entry.sha != meta["sha"]:  # not stored: made from the text
+                art = self.articles[aid]
+                entry = stored.entry(art, meta.get("sha") or text_hash(art.text), max_chars)
             entries.append(entry)
             if entry.sentence_starts is not None and entry.sentence_vectors is not None:
                 self.sentence_vectors[aid] = (entry.sentence_starts, entry.sentence_vectors)
@@ -133,7 +134,7 @@ class Retriever:
                 lacking,
                 len(self.articles),
             )
-        self.chunks = lexicon.ChunkTable(zip(self.articles.values(), (e.spans for e in entries), strict=True))
+        self.chunks = lexicon.ChunkTable(self.articles, zip(manifest.articles, (e.spans for e in entries), strict=True))
         if stored.bm25 is not None and not stored.dirty and stored.bm25_key == lexicon.bm25_key(manifest.articles):
             self.lexical = LexicalIndex.from_arrays(stored.bm25, stored.vocab, self.corpus_lang)
         else:  # the writer's BM25 is for other articles (or none): build it from the terms
@@ -142,10 +143,13 @@ class Retriever:
         self._stamp = stamp
         return True
 
-    def _load_graphs(self) -> None:
-        for vs, enc in zip(self.stores, self.encoders, strict=True):
+    def _load_graphs(self, client: Any, names: list[str]) -> None:
+        """Query each collection once through the Chroma client itself, which needs no LangChain
+        import: the graphs load while that import runs."""
+        for name, enc in zip(names, self.encoders, strict=True):
             try:
-                vs.similarity_search_by_vector([1.0] + [0.0] * (enc.dim - 1), k=1)
+                unit = [1.0] + [0.0] * (enc.dim - 1)
+                client.get_collection(name).query(query_embeddings=[unit], n_results=1, include=[])
             except Exception as exc:  # an empty or unreachable collection: the real query reports it
                 log.debug("could not preload the %s vectors: %s", enc.name, exc)
 

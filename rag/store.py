@@ -23,7 +23,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 
 from rag.chunking import text_hash
 from rag.errors import IndexUnavailable
-from rag.types import Chunk
+from rag.types import Article, Chunk
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,31 @@ def read_article_text(index_dir: Path, article_id: str) -> str:
             f"The text of article {article_id} is missing from {index_dir}; "
             "rebuild the index with: python -m rag index --rebuild"
         ) from exc
+
+
+class Shelf(Mapping[str, Article]):
+    """The indexed articles by id, each read from its file the first time it is asked for: a question
+    cites a handful, so opening an index of thousands does not read them all."""
+
+    def __init__(self, index_dir: Path, metas: Mapping[str, Mapping[str, Any]]) -> None:
+        self._dir = index_dir
+        self._metas = metas
+        self._read: dict[str, Article] = {}
+
+    def __getitem__(self, article_id: str) -> Article:
+        found = self._read.get(article_id)
+        if found is None:
+            m = self._metas[article_id]
+            text = read_article_text(self._dir, article_id)
+            found = Article(article_id, m["source"], m["title"], text, m.get("lang", "de"))
+            self._read[article_id] = found
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._metas)
+
+    def __len__(self) -> int:
+        return len(self._metas)
 
 
 def _atomic_write(path: Path, text: str) -> None:

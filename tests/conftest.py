@@ -16,20 +16,27 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Unpacked model weights, shared by the session's tests (never the user's own cache)."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
     """All on-disk state of a test goes to its tmp_path."""
+    monkeypatch.setenv("RAG_CACHE_DIR", str(model_cache))
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("RAG_SEEDS_DIR", str(tmp_path / "seeds"))
     monkeypatch.delenv("RAG_LLM__URL", raising=False)  # answers are extractive unless a test sets one
 
 
 @pytest.fixture(scope="session")
-def encoders():  # type: ignore[no-untyped-def]
+def encoders(model_cache: Path):  # type: ignore[no-untyped-def]
     from rag.config import Settings
     from rag.pipeline import make_encoders
 
-    return make_encoders(Settings())
+    return make_encoders(Settings(cache_dir=model_cache))
 
 
 @pytest.fixture(scope="session")

@@ -135,6 +135,20 @@ def test_a_damaged_manifest_is_reported_not_a_traceback(
     assert "damaged manifest.json; rebuild it with: python -m rag index --rebuild" in capsys.readouterr().err
 
 
+def test_a_missing_article_text_is_reported_with_the_rebuild_command(
+    index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "index"
+    shutil.copytree(index, broken)
+    (text,) = (broken / "articles").glob("*.txt")
+    text.unlink()  # article texts are read when a question needs them, not when the index opens
+    assert main(["ask", "--index-dir", str(broken), "Wie viele Soldaten nannte Schoigu?"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert f"The text of article {text.stem} is missing" in err
+    assert "rebuild the index with: python -m rag index --rebuild" in err
+
+
 @pytest.mark.parametrize(
     ("path", "message"),
     [

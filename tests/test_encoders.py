@@ -42,3 +42,30 @@ def test_the_vectors_are_the_packages_own(sentences: list[str]) -> None:
     assert ours.shape == (len(sentences), USEEmbeddings.dim)
     np.testing.assert_allclose(ours, theirs, atol=1e-6)
     np.testing.assert_allclose(USEEmbeddings().embed_query(sentences[0]), theirs[0], atol=1e-6)
+
+
+def test_unpacked_weights_give_the_same_vectors_and_a_damaged_copy_is_made_again(
+    sentences: list[str], tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    packed = np.asarray(USEEmbeddings().embed_documents(sentences[:5]))
+
+    first = USEEmbeddings(cache_dir=cache)
+    np.testing.assert_array_equal(first.embed_documents(sentences[:5]), packed)
+    (copy,) = cache.glob("*.npz")  # unpacked on first use, nothing else left behind
+    assert copy.stat().st_size > 60_000_000  # uncompressed
+    np.testing.assert_array_equal(USEEmbeddings(cache_dir=cache).embed_documents(sentences[:5]), packed)
+
+    copy.write_bytes(b"not a zip file")
+    np.testing.assert_array_equal(USEEmbeddings(cache_dir=cache).embed_documents(sentences[:5]), packed)
+    assert not copy.exists()  # dropped; the next start unpacks it again
+    USEEmbeddings(cache_dir=cache).embed_query("x")
+    assert copy.stat().st_size > 60_000_000
+
+
+def test_an_unwritable_cache_folder_reads_the_packed_weights(sentences: list[str], tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder would be", encoding="utf-8")
+    vec = USEEmbeddings(cache_dir=blocker / "cache").embed_query(sentences[0])
+    np.testing.assert_array_equal(vec, USEEmbeddings().embed_query(sentences[0]))
+    assert blocker.read_text(encoding="utf-8").startswith("a file")
