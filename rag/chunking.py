@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.types import Article, Chunk
@@ -220,22 +221,33 @@ def chunk_article(article: Article, max_chars: int) -> list[Chunk]:
     return chunks
 
 
-def widen(text: str, start: int, end: int, budget: int) -> tuple[int, int]:
-    """Grow ``[start, end)`` by whole neighbouring sentences of the same paragraph up to ``budget`` chars."""
+def widen(text: str, start: int, end: int, budget: int, relevance: Sequence[float] | None = None) -> tuple[int, int]:
+    """Grow ``[start, end)`` by whole neighbouring sentences of the same paragraph up to ``budget``
+    chars. With ``relevance`` (a score per sentence of ``article_sentences(text)``), the more
+    relevant neighbour is taken first; without, the next and the previous one in turn."""
     sents = article_sentences(text)
     inside = [k for k, s in enumerate(sents) if s.end > start and s.start < end]
     if not inside:
         return start, end
+    if relevance is not None and len(relevance) != len(sents):
+        relevance = None
     lo, hi = inside[0], inside[-1]
     para = sents[lo].paragraph
     grew = True
     while grew:
         grew = False
-        for cand in (hi + 1, lo - 1):
-            if 0 <= cand < len(sents) and sents[cand].paragraph == para:
-                new_lo, new_hi = min(lo, cand), max(hi, cand)
-                if sents[new_hi].end - sents[new_lo].start <= budget:
-                    lo, hi, grew = new_lo, new_hi, True
+        fits = [
+            cand
+            for cand in (hi + 1, lo - 1)
+            if 0 <= cand < len(sents)
+            and sents[cand].paragraph == para
+            and sents[max(hi, cand)].end - sents[min(lo, cand)].start <= budget
+        ]
+        if relevance is not None and fits:
+            fits = [max(fits, key=lambda c: relevance[c])]  # one at a time, the more relevant first
+        for cand in fits:
+            if sents[max(hi, cand)].end - sents[min(lo, cand)].start <= budget:
+                lo, hi, grew = min(lo, cand), max(hi, cand), True
     return min(start, sents[lo].start), max(end, sents[hi].end)
 
 

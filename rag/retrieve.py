@@ -201,7 +201,7 @@ class Retriever:
             fused += sent_w * zscore(self._best_sentence(rows, qvecs[0]))
         order = np.argsort(-fused)
         hits = [Hit(self.chunks[rows[i]], float(fused[i]), float(dense[0][rows[i]]), float(lex[i])) for i in order]
-        passages = self._passages(hits, k)
+        passages = self._passages(hits, k, qvecs[0])
         inside = self._inside(passages, dense[0], qvecs[0])
         return passages, Trace(
             query, qlang, lex_w, hits, inside, self.lexical.idf, qvecs[0], self.sentence_vectors, self.corpus_lang
@@ -238,6 +238,14 @@ class Retriever:
         out[~known] = out[known].mean() if known.any() else 0.0
         return out
 
+    def _sentence_relevance(self, article_id: str, vec: list[float] | None) -> np.ndarray | None:
+        """The primary encoder's similarity of each sentence of an article to the question (None
+        without stored sentence vectors)."""
+        _, vectors = self.sentence_vectors.get(article_id, (None, None))
+        if vec is None or vectors is None:
+            return None
+        return vectors.astype(np.float32) @ np.asarray(vec, dtype=np.float32)
+
     def _dense_scores(self, vs: Any, vec: list[float], n: int) -> dict[int, float]:
         out: dict[int, float] = {}
         for doc, dist in vs.similarity_search_by_vector_with_relevance_scores(vec, k=n):
@@ -252,8 +260,9 @@ class Retriever:
         found = {cid: float(np.dot(q, np.asarray(e))) for cid, e in zip(got["ids"], got["embeddings"], strict=True)}
         return {r: found.get(self.chunks[r].id, 0.0) for r in rows}
 
-    def _passages(self, hits: list[Hit], k: int) -> list[Passage]:
-        """Widen the best chunks into readable passages, skipping ones already shown."""
+    def _passages(self, hits: list[Hit], k: int, vec: list[float] | None = None) -> list[Passage]:
+        """Widen the best chunks into readable passages, skipping ones already shown; with the
+        question's vector, by the neighbouring sentences most like the question first."""
         out: list[Passage] = []
         budget = self.settings.chunk.passage_chars
         for hit in hits:
@@ -264,7 +273,7 @@ class Retriever:
             ):
                 continue
             text = self.articles[c.article_id].text
-            start, end = widen(text, c.start, c.end, budget)
+            start, end = widen(text, c.start, c.end, budget, self._sentence_relevance(c.article_id, vec))
             out.append(Passage(c.article_id, c.source, c.title, start, end, text[start:end], hit.score, c.start, c.end))
             if len(out) == k:
                 break

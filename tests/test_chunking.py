@@ -6,10 +6,11 @@ import itertools
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, SEED
 
-from rag.chunking import chunk_article, paragraphs, sentences
+from rag.chunking import article_sentences, chunk_article, paragraphs, sentences, widen
 from rag.ingest import make_article
 
 XQUAD = ROOT / "bench" / "data" / "xquad-dev" / "articles"
@@ -154,3 +155,25 @@ def test_offsets_match_the_file_as_python_reads_it(tmp_path: Path) -> None:
     assert article.text == on_disk
     for c in chunk_article(article, 360):
         assert on_disk[c.start : c.end] == c.text
+
+
+def test_a_passage_grows_first_toward_the_sentences_most_like_the_question(encoders) -> None:  # type: ignore[no-untyped-def]
+    text = (XQUAD / "11_Steam_engine.txt").read_text(encoding="utf-8")
+    sents = article_sentences(text)
+    (hit,) = [
+        c
+        for c in chunk_article(make_article(text, "s.txt", "Dampfmaschine"), 360)
+        if c.text.startswith("Die Rotoren weisen")
+    ]
+    before = max((s for s in sents if s.end <= hit.start), key=lambda s: s.end)
+    assert "Statoren (feststehende Scheiben)" in text[before.start : before.end]
+    e5 = encoders[0]
+    vectors = np.asarray(e5.embed_documents([text[s.start : s.end] for s in sents]))
+    relevance = vectors @ np.asarray(e5.embed_query("Wie werden Statoren auch bezeichnet?"))
+    budget = hit.end - before.start + 5  # room for one more sentence: the one before, or the shorter next one
+
+    plain = widen(text, hit.start, hit.end, budget)
+    asked = widen(text, hit.start, hit.end, budget, relevance)
+    assert plain[0] == hit.start and plain[1] > hit.end  # in turn, the next sentence comes first
+    assert asked == (before.start, hit.end)  # the sentence that answers comes first
+    assert widen(text, hit.start, hit.end, budget, relevance[:-1]) == plain  # scores of another text: ignored
