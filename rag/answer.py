@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,7 +53,7 @@ class Answerer:
         self,
         question: str,
         passages: Sequence[Passage],
-        articles: dict[str, Article],
+        articles: Mapping[str, Article],
         trace: Trace,
         searched: str = "",
     ) -> Answer:

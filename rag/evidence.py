@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +52,7 @@ class Ranker:
         self,
         question: str,
         passages: Sequence[Passage],
-        articles: dict[str, Article],
+        articles: Mapping[str, Article],
         trace: Trace | None = None,
     ) -> list[Evidence]:
         """Sentences of the top passages, best first: retrieval score of the chunk holding the

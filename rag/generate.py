@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import replace
 from typing import Any
@@ -128,12 +128,12 @@ class Writer:
             self._model = chat_model(self.settings)
         return self._model
 
-    def reply(self, extractive: Answer, articles: dict[str, Article], history: Sequence[str] = ()) -> Reply:
+    def reply(self, extractive: Answer, articles: Mapping[str, Article], history: Sequence[str] = ()) -> Reply:
         """Stream the model's answer to the question of ``extractive``, over its passages."""
         return Reply(self._write(extractive, articles, history))
 
     def _write(
-        self, extractive: Answer, articles: dict[str, Article], history: Sequence[str]
+        self, extractive: Answer, articles: Mapping[str, Article], history: Sequence[str]
     ) -> Generator[str, None, Answer]:
         messages = build_messages(extractive.question, extractive.passages, history)
         parts: list[str] = []

@@ -43,7 +43,7 @@ class Entry:
 
 
 class Terms(Sequence[np.ndarray]):
-    """The term ids of an article's chunks as stored, one flat array cut where each chunk's begin:
+    """The term ids of an article's chunks as stored, one flat array cut where each chunk begins:
     cut only when read (a reader that loads the stored BM25 never reads them)."""
 
     def __init__(self, flat: np.ndarray, bounds: np.ndarray) -> None:

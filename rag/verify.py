@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from rag.answer import quote
@@ -41,7 +41,7 @@ class Checked:
     dropped: Counter[str]
 
 
-def check(raw: str, passages: Sequence[Passage], articles: dict[str, Article]) -> Checked:
+def check(raw: str, passages: Sequence[Passage], articles: Mapping[str, Article]) -> Checked:
     """Keep the sentences whose citations, quotations and numbers hold; renumber their markers."""
     quotes = [(m.start(), m.end(), next(g for g in m.groups() if g)) for m in _QUOTED.finditer(raw)]
     cuts = [0]
@@ -80,7 +80,7 @@ def check(raw: str, passages: Sequence[Passage], articles: dict[str, Article]) -
 
 
 def _fault(
-    body: str, cited: list[int], quoted: list[str], passages: Sequence[Passage], articles: dict[str, Article]
+    body: str, cited: list[int], quoted: list[str], passages: Sequence[Passage], articles: Mapping[str, Article]
 ) -> str | None:
     """Why a sentence cannot stay, or None when it can."""
     if not cited:
@@ -117,7 +117,7 @@ def _numbers(text: str, exempt_small: bool = False) -> set[float]:
     return out
 
 
-def checked_answer(raw: str, extractive: Answer, articles: dict[str, Article]) -> Answer:
+def checked_answer(raw: str, extractive: Answer, articles: Mapping[str, Article]) -> Answer:
     """The model's answer after the check, or the extractive one when no sentence of it holds."""
     result = check(raw, extractive.passages, articles)
     why = ", ".join(f"{n} {_REASONS[r]}" for r, n in result.dropped.items())
