@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -25,6 +25,8 @@ from rag.lexical import EMPTY, LEXICAL_VERSION, LexicalIndex, tokens
 from rag.types import Article, Chunk
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 FILE = "lexicon.npz"
 FORMAT = 2
@@ -42,7 +44,27 @@ class Entry:
     sentence_vectors: np.ndarray | None = None  # (m, dim) float16
 
 
-class Terms(Sequence[np.ndarray]):
+class _Made(Sequence[T]):
+    """A sequence whose items are made when read: subclasses give ``__len__`` and ``_make(i)``
+    for 0 <= i < len; indexing from the end and slices are handled here."""
+
+    def _make(self, i: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        n = len(self)
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(n))]
+        if not -n <= i < n:
+            raise IndexError(i)
+        return self._make(i % n)
+
+
+class Terms(_Made[np.ndarray]):
     """The term ids of an article's chunks as stored, one flat array cut where each chunk begins:
     cut only when read (a reader that loads the stored BM25 never reads them)."""
 
@@ -52,16 +74,7 @@ class Terms(Sequence[np.ndarray]):
     def __len__(self) -> int:
         return max(len(self._bounds) - 1, 0)
 
-    @overload
-    def __getitem__(self, i: int) -> np.ndarray: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[np.ndarray]: ...
-    def __getitem__(self, i: int | slice) -> np.ndarray | list[np.ndarray]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if not -len(self) <= i < len(self):
-            raise IndexError(i)
-        i %= len(self)
+    def _make(self, i: int) -> np.ndarray:
         return self._flat[int(self._bounds[i]) : int(self._bounds[i + 1])]
 
 
@@ -82,12 +95,15 @@ class Lexicon:
     def empty(cls, shape: dict[str, object]) -> Lexicon:
         return cls(shape, {}, {}, dirty=True)
 
+    def current(self, article_id: str, sha: str | None) -> Entry | None:
+        """The stored entry of an article whose text still has hash ``sha``, else None."""
+        found = self.entries.get(article_id)
+        return found if found is not None and sha and found.sha == sha else None
+
     def entry(self, article: Article, sha: str, max_chars: int, embed: Any | None = None) -> Entry:
         """The stored entry when the article is unchanged, else a new one (stored too). With
         ``embed`` (an encoder), its sentence vectors are made when it has none."""
-        found = self.entries.get(article.id)
-        if found is None or found.sha != sha:
-            found = self._make(article, sha, max_chars)
+        found = self.current(article.id, sha) or self._make(article, sha, max_chars)
         if embed is not None and found.sentence_vectors is None:
             sents = article_sentences(article.text)
             vectors = embed.embed_documents([article.text[x.start : x.end] for x in sents]) if sents else []
@@ -134,7 +150,7 @@ def _chunk(article: Article, start: int, end: int, seq: int) -> Chunk:
     return Chunk(f"{article.id}:{start}-{end}", article.id, article.source, article.title, start, end, text, seq)
 
 
-class ChunkTable(Sequence[Chunk]):
+class ChunkTable(_Made[Chunk]):
     """Every chunk of an index by row, made on demand from the articles and their spans: a question
     reads a few hundred of them, so opening 100k chunks does not build 100k objects."""
 
@@ -153,17 +169,7 @@ class ChunkTable(Sequence[Chunk]):
     def __len__(self) -> int:
         return int(self._ends[-1]) if len(self._ends) else 0
 
-    @overload
-    def __getitem__(self, row: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, row: slice) -> list[Chunk]: ...
-    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(row, slice):
-            return [self[r] for r in range(*row.indices(len(self)))]
-        n = len(self)
-        if not -n <= row < n:
-            raise IndexError(row)
-        row %= n
+    def _make(self, row: int) -> Chunk:
         k = int(np.searchsorted(self._ends, row, side="right"))
         seq = row - self._first(k)
         start, end = self._spans[k][seq].tolist()

@@ -118,8 +118,8 @@ class Retriever:
         self.sentence_vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         entries = []
         for aid, meta in manifest.articles.items():
-            entry = stored.entries.get(aid)
-            if entry is None or not meta.get("sha") or entry.sha != meta["sha"]:  # not stored: made from the text
+            entry = stored.current(aid, meta.get("sha"))
+            if entry is None:  # not stored for this text: made from it (the only article read here)
                 art = self.articles[aid]
                 entry = stored.entry(art, meta.get("sha") or text_hash(art.text), max_chars)
             entries.append(entry)
