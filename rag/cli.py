@@ -24,7 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
     ix = sub.add_parser("index", help="index article files and folders (default: seeds/)")
-    ix.add_argument("paths", nargs="*", help="files or folders of .txt, .md or .html articles, or http(s) addresses")
+    ix.add_argument(
+        "paths",
+        nargs="*",
+        help="files or folders of .txt, .md or .html articles, or http(s) addresses; the command line "
+        "fetches from any address, local and private ones included (the chat page fetches only public "
+        "addresses and those in RAG_FETCH_ALLOW)",
+    )
     ix.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
     ix.add_argument("--prune", action="store_true", help="drop indexed articles that are gone from the given paths")
     ix.add_argument("--rebuild", action="store_true", help="build a fresh index (the old one serves until it is done)")
@@ -101,7 +107,9 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             bar.refresh()
 
     bot = Bot(settings)
-    report = bot.index(paths, progress=progress, prune=args.prune, rebuild=args.rebuild, wait=args.wait)
+    report = bot.index(
+        paths, progress=progress, prune=args.prune, rebuild=args.rebuild, wait=args.wait, any_address=True
+    )
     if bar is not None:
         bar.close()
     for line in report.notes:

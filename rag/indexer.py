@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import lexicon, store
+from rag.addresses import AddressGuard
 from rag.chunking import CHUNKER_VERSION, chunk_article, text_hash
 from rag.config import Settings
 from rag.errors import IndexUnavailable, InputError
@@ -84,18 +85,21 @@ def index_paths(
     prune: bool = False,
     rebuild: bool = False,
     wait: float = 0.0,
+    any_address: bool = False,
 ) -> IndexReport:
     """Index files, folders and web addresses. Every input is read and checked before the index
     is touched: a bad file or address given by name stops the run with an ``InputError``; one found
     inside a folder is skipped and reported. With ``prune``, indexed articles from the given
-    folders whose files are gone are removed."""
+    folders whose files are gone are removed. Web addresses are fetched from public addresses and
+    those RAG_FETCH_ALLOW names; ``any_address`` (the operator's command line) allows all."""
     t0 = time.monotonic()
     paths = [str(p) for p in paths]
     sources = collect_sources(paths)
     if not sources and not prune:
         raise InputError(f"No .txt, .md or .html articles in {', '.join(paths)}; give article files or folders.")
     report = IndexReport()
-    articles = _load_all(sources, settings, report)
+    guard = AddressGuard.anything() if any_address else AddressGuard.allowing(settings.fetch_allow)
+    articles = _load_all(sources, settings, report, guard)
     prune_under = [p for p in paths if not is_url(p)] if prune else []
     Indexer(settings, encoders, progress).run(
         articles, report, present={s.name for s in sources}, prune_under=prune_under, rebuild=rebuild, wait=wait
@@ -104,11 +108,11 @@ def index_paths(
     return report
 
 
-def _load_all(sources: Sequence[Source], settings: Settings, report: IndexReport) -> list[Article]:
+def _load_all(sources: Sequence[Source], settings: Settings, report: IndexReport, guard: AddressGuard) -> list[Article]:
     out = []
     for src in sources:
         try:
-            loaded = load(src, settings.max_file_bytes, settings.fetch_timeout)
+            loaded = load(src, settings.max_file_bytes, settings.fetch_timeout, guard)
         except InputError as exc:
             if src.named:
                 raise

@@ -9,16 +9,15 @@ from __future__ import annotations
 import logging
 import os
 import re
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import urlparse
 
+from rag.addresses import AddressGuard
 from rag.chunking import sentences, text_hash
 from rag.errors import InputError
+from rag.fetch import fetch
 from rag.lexical import detect_language
 from rag.types import Article
 
@@ -28,7 +27,6 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 HTML_SUFFIXES = {".html", ".htm"}
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
 TITLE_CHARS = 100
-WEB_TYPES = {"text/html", "application/xhtml+xml", "text/plain", "text/markdown"}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -92,10 +90,11 @@ def _walk(folder: Path) -> list[Path]:
     return sorted(out)
 
 
-def load(source: Source, max_bytes: int, timeout: float) -> Loaded:
-    """The article behind one source, read, decoded and (for HTML) extracted."""
+def load(source: Source, max_bytes: int, timeout: float, guard: AddressGuard) -> Loaded:
+    """The article behind one source, read, decoded and (for HTML) extracted; a web address is
+    fetched only from addresses ``guard`` allows."""
     if source.path is None:
-        return fetch_article(source.name, max_bytes, timeout)
+        return fetch_article(source.name, max_bytes, timeout, guard)
     return read_article(source.path, source.name, max_bytes)
 
 
@@ -230,73 +229,18 @@ def _shorten(text: str) -> str:
 # -- web addresses ---------------------------------------------------------------------------
 
 
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only to http(s): a page must not send the fetcher to file:// or ftp://."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        if urlparse(newurl).scheme.lower() not in ("http", "https"):
-            raise InputError(f"{req.full_url} redirects to {newurl}; only http(s) addresses are fetched.")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def fetch_article(url: str, max_bytes: int, timeout: float) -> Loaded:
-    """Fetch a web article with size and time limits; HTML is reduced to its main text."""
-    data, ctype, charset = fetch(url, max_bytes, timeout)
-    text, _ = decode(data, url, declared=charset)
+def fetch_article(url: str, max_bytes: int, timeout: float, guard: AddressGuard) -> Loaded:
+    """Fetch a web article with size and time limits, from addresses ``guard`` allows; HTML is
+    reduced to its main text."""
+    page = fetch(url, max_bytes, timeout, guard)
+    text, _ = decode(page.body, url, declared=page.charset)
     title = None
-    if ctype != "text/plain" and ctype != "text/markdown":
+    if page.media_type not in ("text/plain", "text/markdown"):
         text, title = html_to_text(text, url)
     path = urlparse(url).path.rstrip("/")
     fallback = PurePosixPath(path).stem or urlparse(url).hostname or url
-    note = f"{url}: fetched {len(data):,} bytes; citations refer to the text stored in the index."
+    note = f"{url}: fetched {len(page.body):,} bytes; citations refer to the text stored in the index."
     return Loaded(make_article(text, url, title or title_of(text, fallback)), note)
-
-
-def fetch(url: str, max_bytes: int, timeout: float) -> tuple[bytes, str, str | None]:
-    """Body, media type and declared charset of ``url``; at most ``max_bytes`` within ``timeout`` s."""
-    opener = urllib.request.build_opener(_HttpOnlyRedirects)
-    request = urllib.request.Request(
-        url, headers={"User-Agent": "rag-news-indexer/1", "Accept": "text/html, text/plain"}
-    )
-    deadline = time.monotonic() + timeout
-    slow = InputError(f"{url}: no complete answer within {timeout:g} s; try again later or save the page as a file.")
-    try:
-        with opener.open(request, timeout=timeout) as resp:
-            ctype = resp.headers.get_content_type()
-            charset = resp.headers.get_content_charset()
-            if ctype not in WEB_TYPES:
-                raise InputError(f"{url} is {ctype}, not a web page or text; give the address of an article.")
-            length = resp.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > max_bytes:
-                raise _too_big(url, int(length), max_bytes)
-            body = bytearray()
-            while True:
-                if time.monotonic() > deadline:
-                    raise slow
-                block = resp.read(65536)
-                if not block:
-                    break
-                body.extend(block)
-                if len(body) > max_bytes:
-                    raise _too_big(url, len(body), max_bytes)
-    except urllib.error.HTTPError as exc:
-        if 300 <= exc.code < 400:  # a redirect the standard library refused (e.g. to file://)
-            target = exc.headers.get("Location", "another address") if exc.headers else "another address"
-            raise InputError(f"{url} redirects to {target}; only http(s) addresses are fetched.") from None
-        raise InputError(f"{url}: the server answered {exc.code} {exc.reason}; check the address.") from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise slow from None
-        raise InputError(f"{url}: cannot fetch it ({exc.reason}); check the address and the network.") from None
-    except TimeoutError:
-        raise slow from None
-    except OSError as exc:
-        raise InputError(f"{url}: the connection failed ({exc}); try again later.") from None
-    return bytes(body), ctype, charset
-
-
-def _too_big(url: str, size: int, limit: int) -> InputError:
-    return InputError(f"{url} is over the limit of {limit:,} bytes ({size:,} or more); raise RAG_MAX_FILE_BYTES.")
 
 
 # -- uploads ---------------------------------------------------------------------------------

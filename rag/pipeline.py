@@ -104,9 +104,17 @@ class Bot:
         prune: bool = False,
         rebuild: bool = False,
         wait: float = 0.0,
+        any_address: bool = False,
     ) -> IndexReport:
         report = index_paths(
-            self.settings, self.encoders, paths, progress=progress, prune=prune, rebuild=rebuild, wait=wait
+            self.settings,
+            self.encoders,
+            paths,
+            progress=progress,
+            prune=prune,
+            rebuild=rebuild,
+            wait=wait,
+            any_address=any_address,
         )
         with self._lock:
             self._retriever = None  # reopen on next use, seeing the new manifest

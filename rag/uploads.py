@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import store
+from rag.addresses import AddressGuard
 from rag.config import Settings
 from rag.errors import InputError, RagError
 from rag.ingest import decode, fetch_article, web_address
@@ -64,11 +65,13 @@ def pasted(title: str, text: str, settings: Settings) -> tuple[str, bytes]:
 
 def from_address(address: str, settings: Settings) -> tuple[str, bytes]:
     """A web article fetched now and kept as a text file (title first, its address last), so the
-    seeds folder holds what was indexed and can be indexed again offline."""
+    seeds folder holds what was indexed and can be indexed again offline. Only public addresses
+    (and those RAG_FETCH_ALLOW names) are fetched: the page fetches for whoever can open it."""
     url = (address or "").strip()
     if not url:
         raise InputError("Type the address of an article, e.g. https://example.org/news/article.html.")
-    article = fetch_article(web_address(url), settings.max_file_bytes, settings.fetch_timeout).article
+    guard = AddressGuard.allowing(settings.fetch_allow)
+    article = fetch_article(web_address(url), settings.max_file_bytes, settings.fetch_timeout, guard).article
     return pasted(article.title, f"{article.text.rstrip()}\n\n{url}", settings)
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -138,6 +141,72 @@ def web_server(routes: dict[str, tuple[str, bytes, float]]) -> Iterator[str]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class _Recording(http.server.BaseHTTPRequestHandler):
+    pages: ClassVar[dict[str, bytes]] = {}
+    moves: ClassVar[dict[str, str]] = {}
+    seen: ClassVar[list[tuple[str, str]]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, self.headers.get("Host", "")))
+        if self.path in self.moves:
+            self.send_response(302)
+            self.send_header("Location", self.moves[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path not in self.pages:
+            self.send_error(404, "Not Found")
+            return
+        body = self.pages[self.path]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@dataclass
+class Served:
+    """A running local server: its base address, port, and every request it got as (path, Host header)."""
+
+    url: str
+    port: int
+    seen: list[tuple[str, str]]
+
+
+@contextlib.contextmanager
+def recording_server(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    pages: dict[str, bytes] | None = None,
+    moves: dict[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
+    seen: list[tuple[str, str]] | None = None,
+) -> Iterator[Served]:
+    """An HTTP(S) server on ``host`` (an IPv4 or IPv6 address) serving HTML ``pages``, redirecting
+    ``moves`` (path -> Location) and recording every request it receives (into ``seen`` if given)."""
+    seen = [] if seen is None else seen
+    handler = type("Handler", (_Recording,), {"pages": pages or {}, "moves": moves or {}, "seen": seen})
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    server_class = type("Server", (http.server.ThreadingHTTPServer,), {"address_family": family})
+    httpd = server_class((host, port), handler)
+    httpd.daemon_threads = True
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    bound = httpd.server_address[1]
+    shown = f"[{host}]" if ":" in host else host
+    try:
+        yield Served(f"{'https' if tls else 'http'}://{shown}:{bound}", bound, seen)
     finally:
         httpd.shutdown()
         httpd.server_close()

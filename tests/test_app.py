@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from indexkit import web_server
+from indexkit import recording_server, snapshot, web_server
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -148,7 +148,7 @@ def test_pasted_article_is_indexed_and_answered(app: AppTest, tmp_path: Path) ->
 def test_article_from_a_web_address_is_fetched_kept_and_answered(
     app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("RAG_FETCH_ALLOW", "127.0.0.1")  # the page fetches only public addresses otherwise
     page_html = (
         f"<html><head><meta charset='utf-8'><title>{BRIDGE_TITLE} – Kreisblatt</title></head><body>"
         f"<nav>Start | Politik</nav><article><h1>{BRIDGE_TITLE}</h1><p>{BRIDGE_TEXT}</p></article></body></html>"
@@ -174,6 +174,24 @@ def test_article_from_a_web_address_is_fetched_kept_and_answered(
     assert "Politik" not in kept  # the page's navigation is not part of the article
     ask(app, "How many visitors came to the opening of the bridge in Falkenhain?")
     assert "3.200" in visible(app.chat_message[1].markdown[0].value)
+
+
+def test_a_local_web_address_is_refused_in_one_line_and_nothing_is_added(app: AppTest, tmp_path: Path) -> None:
+    before = snapshot(tmp_path / "index")
+    with recording_server("127.0.0.1", pages={"/admin": b"<html><body><p>Geheime Seite.</p></body></html>"}) as local:
+        for host in ("127.1", "[::ffff:127.0.0.1]", "localhost", "169.254.169.254"):
+            address = f"http://{host}:{local.port}/admin"
+            app.text_input(key="web_address").input(address)
+            app.button(key="web_add").click().run()
+            assert not app.exception, app.exception
+            [error] = [visible(v) for v in texts(app.sidebar.error)]
+            assert error.startswith(f"{address} is not fetched: ") and "\n" not in error
+            assert "Only public web addresses can be added here" in error
+            assert "job" not in app.session_state
+    assert not local.seen  # the page sent nothing to the local server
+    assert not (tmp_path / "seeds").exists() or not list((tmp_path / "seeds").iterdir())
+    assert snapshot(tmp_path / "index") == before
+    assert "1 article" in visible(app.sidebar.markdown[0].value)
 
 
 def test_bad_input_shows_messages_and_loses_nothing(app: AppTest, tmp_path: Path) -> None:

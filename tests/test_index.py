@@ -218,9 +218,12 @@ def test_a_web_article_is_indexed_and_a_bad_address_leaves_the_index_untouched(
         before = snapshot(index)
         for bad in (f"{url}/fehlt", "ftp://127.0.0.1/mine"):
             with pytest.raises(InputError):
-                index_paths(_settings(index), enc, [bad])
+                index_paths(_settings(index), enc, [bad], any_address=True)
             assert snapshot(index) == before
-        report = index_paths(_settings(index), enc, [f"{url}/mine"])
+        with pytest.raises(InputError, match="is not fetched: 127.0.0.1 is a loopback address"):
+            index_paths(_settings(index), enc, [f"{url}/mine"])  # by default only public addresses
+        assert snapshot(index) == before
+        report = index_paths(_settings(index), enc, [f"{url}/mine"], any_address=True)
     assert report.added == [f"{url}/mine"]
     assert report.notes and "citations refer to the text stored in the index" in report.notes[0]
     hit = _top(Bot(_settings(index), encoders=enc), MINE_Q)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from indexkit import web_server
 
+from rag.addresses import AddressGuard
 from rag.errors import InputError
 from rag.ingest import Loaded, collect_sources, fetch_article, read_article, safe_seed_path
 
@@ -158,6 +159,7 @@ def test_upload_names_that_are_plain_stay_in_seeds(tmp_path: Path) -> None:
 
 # -- web addresses, against a local server this test starts -----------------------------------
 
+ANY = AddressGuard.anything()  # the local test server is allowed, as on the command line (test_guard.py: the page)
 ROUTES = {
     "/artikel": ("text/html; charset=utf-8", PAGE.encode("utf-8"), 0.0),
     "/notiz.txt": ("text/plain; charset=windows-1252", GERMAN.encode("cp1252"), 0.0),
@@ -179,14 +181,14 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_web_article_is_fetched_and_reduced_to_its_text(server: str) -> None:
-    loaded = fetch_article(f"{server}/artikel", 1_000_000, 5)
+    loaded = fetch_article(f"{server}/artikel", 1_000_000, 5, ANY)
     assert loaded.article.source == f"{server}/artikel"
     assert loaded.article.title == "Panzer an der Grenze"
     assert "40.000 Soldaten" in loaded.article.text and "Impressum" not in loaded.article.text
 
 
 def test_a_plain_text_address_uses_its_declared_charset(server: str) -> None:
-    article = fetch_article(f"{server}/notiz.txt", 1_000_000, 5).article
+    article = fetch_article(f"{server}/notiz.txt", 1_000_000, 5, ANY).article
     assert article.text == GERMAN
 
 
@@ -202,7 +204,7 @@ def test_a_plain_text_address_uses_its_declared_charset(server: str) -> None:
 )
 def test_bad_web_addresses_are_refused_with_a_clear_message(server: str, path: str, message: str) -> None:
     with pytest.raises(InputError) as err:
-        fetch_article(f"{server}{path}", 100_000, 5)
+        fetch_article(f"{server}{path}", 100_000, 5, ANY)
     assert message in str(err.value)
     assert str(err.value).startswith(f"{server}{path}")
 
@@ -210,10 +212,10 @@ def test_bad_web_addresses_are_refused_with_a_clear_message(server: str, path: s
 def test_a_slow_web_address_times_out(server: str) -> None:
     t0 = time.monotonic()
     with pytest.raises(InputError, match=r"no complete answer within 0.5 s"):
-        fetch_article(f"{server}/langsam", 1_000_000, 0.5)
+        fetch_article(f"{server}/langsam", 1_000_000, 0.5, ANY)
     assert time.monotonic() - t0 < 2.5
 
 
 def test_an_unreachable_address_is_refused() -> None:
     with pytest.raises(InputError, match="cannot fetch it|connection failed"):
-        fetch_article("http://127.0.0.1:9/nichts", 1_000_000, 2)
+        fetch_article("http://127.0.0.1:9/nichts", 1_000_000, 2, ANY)
