@@ -28,6 +28,7 @@ EXAMPLES = (
     "Wie viele ukrainische Soldaten starben 2021?",
     "Where did Biden propose to meet Putin?",
 )
+READ_ONLY_EMPTY = "No articles are indexed yet; this chat is read-only, so they are added on the server."
 
 
 @dataclass
@@ -56,10 +57,13 @@ def load_bot(settings_json: str) -> Bot:
 
 
 def ensure_index(bot: Bot) -> store.Manifest | None:
-    """The index manifest; on first start the index is built from the seeds folder."""
+    """The index manifest; on first start the index is built from the seeds folder (not by a
+    read-only page, which writes nothing)."""
     settings = bot.settings
     manifest = store.read_manifest(settings.index_dir)
     seeds = settings.seeds_dir
+    if settings.read_only:
+        return manifest
     if manifest is None and seeds.is_dir() and any(p.suffix.lower() in SUFFIXES for p in seeds.rglob("*")):
         bar = st.progress(0.0, text="Building the index from the seed articles…")
         bot.index([seeds], progress=lambda done, total, _: bar.progress(done / max(total, 1)), wait=300)
@@ -136,7 +140,7 @@ def show_reply(i: int, turn: Turn, stream: bool = False) -> None:
                 st.markdown(ui.article_html(article.text, c.start, c.end, f"quote-{i}-{c.n}"), unsafe_allow_html=True)
 
 
-def welcome(manifest: store.Manifest | None) -> None:
+def welcome(manifest: store.Manifest | None, read_only: bool) -> None:
     st.markdown(
         "Ask a question about the news articles below. Every answer quotes them word for word, "
         "so you can check it against the source."
@@ -144,7 +148,7 @@ def welcome(manifest: store.Manifest | None) -> None:
     if manifest is not None and manifest.articles:
         st.markdown(ui.titles_html(manifest), unsafe_allow_html=True)
     else:
-        st.info("No articles are indexed yet: add one in the sidebar.")
+        st.info(READ_ONLY_EMPTY if read_only else "No articles are indexed yet: add one in the sidebar.")
     st.markdown("Try one of these:")
     for n, example in enumerate(EXAMPLES):
         st.button(example, key=f"example_{n}", on_click=pick, args=(example,))
@@ -154,12 +158,15 @@ def pick(question: str) -> None:
     st.session_state.pending = question
 
 
-def sidebar(bot: Bot | None, manifest: store.Manifest | None) -> None:
+def sidebar(bot: Bot | None, manifest: store.Manifest | None, read_only: bool) -> None:
     st.header("Index")
     if manifest is not None:
         st.markdown(ui.status_html(manifest), unsafe_allow_html=True)
     elif bot is not None:
-        st.info("The index is empty: add an article below.")
+        st.info(READ_ONLY_EMPTY if read_only else "The index is empty: add an article below.")
+    if read_only:  # no add controls at all: nothing on this page can write
+        st.caption("This chat is read-only: articles are added by whoever runs the server.")
+        return
     st.header("Add an article")
     if st.session_state.pop("clear_paste", False):
         st.session_state.paste_title = st.session_state.paste_text = ""
@@ -195,6 +202,9 @@ def sidebar(bot: Bot | None, manifest: store.Manifest | None) -> None:
 
 def add(bot: Bot, make_file: Callable[[], tuple[str, bytes]]) -> None:
     """Check the article now (errors show at once, the inputs stay), then index it in the background."""
+    if bot.settings.read_only:  # the controls are not shown; a stale form must not write either
+        st.session_state.notice = uploads.Outcome("error", uploads.READ_ONLY)
+        return
     try:
         name, data = make_file()
         st.session_state.job = uploads.start_job(bot, name, data)
@@ -222,9 +232,11 @@ def main() -> None:
     st.set_page_config(page_title="Ask the news", layout="centered")
     st.title("Ask the news")
     question = st.chat_input("Ask about the articles…", key="question", max_chars=1000)
-    bot, manifest = None, None
+    bot, manifest, read_only = None, None, False
     try:
-        bot = load_bot(Settings().model_dump_json())
+        settings = Settings()
+        read_only = settings.read_only
+        bot = load_bot(settings.model_dump_json())
         manifest = ensure_index(bot)
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -236,12 +248,12 @@ def main() -> None:
         log.exception("starting the bot failed")
         st.error(ui.escape(f"The bot could not start ({type(exc).__name__}: {exc}); see the server log."))
     with st.sidebar:
-        sidebar(bot, manifest)
+        sidebar(bot, manifest, read_only)
     turns: list[Turn] = st.session_state.setdefault("turns", [])
     pending = st.session_state.pop("pending", None)
     question = question if question is not None else pending
     if not turns and not (question and question.strip()):
-        welcome(manifest)
+        welcome(manifest, read_only)
     for i, turn in enumerate(turns):
         with st.chat_message("user"):
             st.markdown(ui.escape(turn.question))

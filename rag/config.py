@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         description="Networks, addresses or host names the chat page may fetch from besides public "
         "addresses, comma-separated (e.g. an intranet news site: 10.20.0.0/16,news.intranet).",
     )
+    read_only: bool = Field(
+        False,
+        description="The chat page only answers: it shows the indexed articles but cannot add, fetch or "
+        "index anything, nor build a missing index (the command line still indexes).",
+    )
     hf_offline: bool = Field(True, description="Never contact the Hugging Face hub.")
     cache_dir: Path | None = Field(
         None,

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm")
 NAME_CHARS = 48
+READ_ONLY = "This chat is read-only (RAG_READ_ONLY): articles are added with python -m rag index on the server."
 
 
 def safe_name(filename: str, data: bytes) -> str:
@@ -153,5 +154,7 @@ class IndexJob:
 
 def start_job(bot: Any, name: str, data: bytes) -> IndexJob:
     """Save the checked article into the seeds folder and start indexing it."""
+    if bot.settings.read_only:
+        raise InputError(READ_ONLY)
     path, created = save(bot.settings.seeds_dir, name, data)
     return IndexJob(bot, path, created).start()

@@ -12,6 +12,8 @@ import pytest
 from indexkit import recording_server, snapshot, web_server
 from streamlit.testing.v1 import AppTest
 
+from rag import cli
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SHOIGU = "How many troops did Shoigu claim?"
 BRIDGE_TITLE = "Brückenfest an der Wipper"
@@ -259,3 +261,70 @@ def test_damaged_index_is_reported_without_traceback(seed_index: Path, tmp_path:
     assert "damaged manifest.json" in visible(at.error[0].value)
     ask(at, SHOIGU)
     assert "damaged manifest.json" in visible(at.chat_message[1].error[0].value)
+
+
+ADD_WIDGETS = {"upload", "upload_add", "paste_title", "paste_text", "paste_add", "web_address", "web_add"}
+
+
+def _keys(at: AppTest) -> set[str]:
+    kinds = ("text_input", "text_area", "button", "file_uploader")
+    return {w.key for kind in kinds for w in at.get(kind) if getattr(w, "key", None)}
+
+
+def _own_files(folder: Path) -> dict[str, bytes]:
+    """The index's own files; the embedded Chroma store inside it is compared by its rows (``snapshot``):
+    Chroma rewrites some of its bookkeeping files whenever any reader opens it (``rag ask`` too)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and "chroma" not in p.relative_to(folder).parts)
+    return {str(p.relative_to(folder)): p.read_bytes() for p in files}
+
+
+def test_read_only_page_lists_the_articles_answers_and_has_no_add_controls(
+    seed_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(seed_index, tmp_path / "index")
+    monkeypatch.setenv("RAG_READ_ONLY", "true")
+    before = _own_files(tmp_path / "index"), snapshot(tmp_path / "index")
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, at.exception
+    assert not _keys(at) & ADD_WIDGETS and "Add an article" not in texts(at.sidebar.header)
+    assert not at.sidebar.tabs
+    status = visible(at.sidebar.markdown[0].value)
+    assert "1 article" in status and "Moskau muss" in status  # the index and its article list are shown
+    assert "This chat is read-only" in " ".join(texts(at.sidebar.caption))
+    ask(at, SHOIGU)
+    assert "40.000" in visible(at.chat_message[1].markdown[0].value)
+    assert not (tmp_path / "seeds").exists()
+    assert (_own_files(tmp_path / "index"), snapshot(tmp_path / "index")) == before  # the index is as it was
+
+
+def test_read_only_page_does_not_build_a_missing_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "brücke.txt").write_text(BRIDGE_TITLE + "\n\n" + BRIDGE_TEXT, encoding="utf-8")
+    monkeypatch.setenv("RAG_READ_ONLY", "1")
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, at.exception
+    assert "this chat is read-only" in " ".join(texts(at.info))
+    assert not _keys(at) & ADD_WIDGETS
+    assert not (tmp_path / "index").exists() or not any((tmp_path / "index").iterdir())
+    assert [p.name for p in seeds.iterdir()] == ["brücke.txt"]
+    # The operator's command line still indexes; the page then lists and answers from it.
+    assert cli.main(["index", "--quiet", str(seeds)]) == 0
+    at.run()
+    assert BRIDGE_TITLE in visible(at.sidebar.markdown[0].value)
+    ask(at, "Wie viele Besucher kamen zur Eröffnung der Brücke in Falkenhain?")
+    assert "3.200" in visible(at.chat_message[1].markdown[0].value)
+
+
+def test_a_read_only_bot_refuses_to_save_or_index_an_article(tmp_path: Path, encoders) -> None:  # type: ignore[no-untyped-def]
+    """Behind the page: even a form sent from a page opened before the switch cannot write."""
+    from rag import uploads
+    from rag.config import Settings
+    from rag.errors import InputError
+    from rag.pipeline import Bot
+
+    bot = Bot(Settings(read_only=True), encoders=encoders)
+    name, data = uploads.pasted(BRIDGE_TITLE, BRIDGE_TEXT, bot.settings)
+    with pytest.raises(InputError, match="This chat is read-only \\(RAG_READ_ONLY\\)"):
+        uploads.start_job(bot, name, data)
+    assert not (tmp_path / "seeds").exists() and not (tmp_path / "index").exists()

@@ -133,6 +133,36 @@ def test_the_chat_page_indexes_and_answers_through_the_server(
     assert "40.000" in reply
 
 
+def test_a_read_only_page_writes_nothing_to_the_index_folder(
+    served: Settings, enc: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    for name, value in [
+        ("RAG_CHROMA_URL", served.chroma_url),
+        ("RAG_INDEX_DIR", str(served.index_dir)),
+        ("RAG_SEEDS_DIR", str(served.seeds_dir)),
+        ("RAG_READ_ONLY", "true"),
+    ]:
+        monkeypatch.setenv(name, str(value))
+
+    def files() -> dict[str, bytes]:
+        folders = (served.index_dir, served.seeds_dir)
+        return {str(p): p.read_bytes() for d in folders for p in sorted(d.rglob("*")) if p.is_file()}
+
+    client = store.make_client(served.index_dir, served.chroma_url)
+    rows = {c.name: c.count() for c in client.list_collections()}
+    before = files()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    assert not {w.key for w in at.button} & {"upload_add", "paste_add", "web_add"}
+    at.chat_input[0].set_value(SHOIGU).run()
+    assert "40.000" in at.chat_message[1].markdown[0].value
+    assert files() == before  # not a byte changed in the index folder or the articles folder
+    assert {c.name: c.count() for c in client.list_collections()} == rows
+
+
 def _assert_quick_one_line_error(call: Any, url: str, words: str) -> None:
     t0 = time.monotonic()
     with pytest.raises(IndexUnavailable) as err:
