@@ -112,6 +112,20 @@ def test_follow_up_is_searched_with_the_previous_question(app: AppTest) -> None:
     assert "15.000 Kriegsfahrzeuge" in "\n".join(visible(m.value) for m in reply.markdown)
 
 
+def test_a_self_contained_question_after_a_follow_up_is_searched_as_asked(app: AppTest) -> None:
+    ask(app, SHOIGU)
+    ask(app, "And vehicles?")
+    ask(app, "Who is Jens Stoltenberg?")
+    ask(app, "What did he demand from Russia?")
+    replies = [app.chat_message[i] for i in (3, 5, 7)]
+    assert visible(replies[0].caption[0].value) == f"Searched: {SHOIGU} And vehicles?"
+    stoltenberg = visible(replies[1].markdown[0].value)  # the answer, before its citations
+    assert not replies[1].caption  # searched as asked: no 'Searched:' line
+    assert "Generalsekretär" in stoltenberg and "Kuleba" not in stoltenberg
+    assert visible(replies[2].caption[0].value) == "Searched: Who is Jens Stoltenberg? What did he demand from Russia?"
+    assert "Provokationen stoppen" in visible(replies[2].markdown[0].value)
+
+
 def test_welcome_lists_articles_and_example_question_answers(app: AppTest) -> None:
     welcome = page(app)
     assert "Moskau muss" in welcome  # the indexed article's title
