@@ -21,6 +21,8 @@ from rag.lexical import detect_language, tokens
 
 log = logging.getLogger(__name__)
 
+MAX_PARTS = 3  # a question is answered in at most this many parts
+
 _QUESTION_WORDS = (
     "who|whom|whose|what|which|where|when|why|how|"
     "wer|wen|wem|wessen|was|welche|welcher|welches|welchen|welchem|wo|wann|warum|wieso|weshalb|wie|"
@@ -63,6 +65,9 @@ _NOT_CONTENT = (
     _FILLER | _PERSONAL | _POSSESSIVE | _DEMONSTRATIVE | _POINTING | set(_QUESTION_WORDS.split("|")) | _AUX_WORDS
 )
 
+# 'and'/'und' (after a comma or not) opening a new question: '..., and what did Y answer?'
+_SPLIT = re.compile(rf"(?:\s*,\s*|\s+)(?:and|und)\s+(?=(?:{_QUESTION_WORDS})\b)", re.I)
+
 
 class Kind(Enum):
     FOLLOW_UP = "follow-up"  # cannot stand alone: searched with the question it continues
@@ -77,10 +82,12 @@ class Reading:
 
 @dataclass(frozen=True)
 class Plan:
-    """The text to search for a question, and the earlier question joined in (if any)."""
+    """The text to search for a question, the earlier question joined in (if any), and for a part
+    of a question that asks several things, the whole question."""
 
     searched: str
     anchor: str | None = None
+    whole: str | None = None
 
 
 def _word_list(question: str) -> list[str]:
@@ -198,3 +205,36 @@ def plan(question: str, history: Sequence[str]) -> Plan:
         log.debug("%r is a follow-up (%s): searched with %r", question, reading.why, earlier)
         return Plan(f"{earlier} {question}", earlier)
     return Plan(question)
+
+
+def plan_part(part: str, whole_question: str, whole: Plan) -> Plan:
+    """What to search for one part of a question that asks several things: the part as asked
+    when it stands alone, else what the whole question is searched as ('Who phoned Putin, and
+    where did he propose to meet?' for its second part)."""
+    if read(part).kind is Kind.SELF_CONTAINED:
+        return Plan(part, whole=whole_question)
+    return Plan(whole.searched, whole.anchor, whole_question)
+
+
+def split(question: str) -> list[str]:
+    """The parts of a question that asks two or three things ('Wer ..., und wer ...?'), or just
+    the question. It is cut where 'and'/'und' is followed by a question word and both sides are
+    questions, so 'How many soldiers and vehicles ...?' stays whole."""
+    q = question.strip()
+    if not is_question_form(q):
+        return [q]
+    parts, start = [], 0
+    for m in list(_SPLIT.finditer(q))[: MAX_PARTS - 1]:
+        parts.append(q[start : m.start()])
+        start = m.end()
+    parts.append(q[start:])
+    if len(parts) == 1 or not content_words(parts[0]):
+        return [q]  # nothing to cut, or nothing to search in the first part ('Who and why ...?')
+    return [_as_question(p) for p in parts]
+
+
+def _as_question(part: str) -> str:
+    part = part.strip().rstrip(",;:").strip()
+    if not part.endswith(("?", ".", "!")):
+        part += "?"
+    return part[:1].upper() + part[1:]

@@ -48,14 +48,19 @@ def _attribute(text: str) -> str:
     return " ".join(_data(text).replace('"', "'").split())
 
 
-def build_messages(question: str, passages: Sequence[Passage], history: Sequence[str] = ()) -> list[BaseMessage]:
-    """The system rules, then the numbered passages as delimited data and the question."""
+def build_messages(
+    question: str, passages: Sequence[Passage], history: Sequence[str] = (), whole: str | None = None
+) -> list[BaseMessage]:
+    """The system rules, then the numbered passages as delimited data and the question; with the
+    earlier question a follow-up leans on, or the whole question a part was cut from."""
     language = LANGUAGES.get(detect_language(question), "English")
     blocks = [
         f'<passage n="{n}" title="{_attribute(p.title)}">\n{_data(p.text)}\n</passage>'
         for n, p in enumerate(passages, 1)
     ]
     earlier = f"Earlier question, for context: {history[-1]}\n" if history else ""
+    if whole and whole != question:
+        earlier += f"The question is one part of: {whole}\n"
     user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\n{earlier}Question: {question}"
     return [SystemMessage(SYSTEM_PROMPT.format(count=len(passages), language=language)), HumanMessage(user)]
 
@@ -128,14 +133,20 @@ class Writer:
             self._model = chat_model(self.settings)
         return self._model
 
-    def reply(self, extractive: Answer, articles: Mapping[str, Article], history: Sequence[str] = ()) -> Reply:
+    def reply(
+        self,
+        extractive: Answer,
+        articles: Mapping[str, Article],
+        history: Sequence[str] = (),
+        whole: str | None = None,
+    ) -> Reply:
         """Stream the model's answer to the question of ``extractive``, over its passages."""
-        return Reply(self._write(extractive, articles, history))
+        return Reply(self._write(extractive, articles, history, whole))
 
     def _write(
-        self, extractive: Answer, articles: Mapping[str, Article], history: Sequence[str]
+        self, extractive: Answer, articles: Mapping[str, Article], history: Sequence[str], whole: str | None
     ) -> Generator[str, None, Answer]:
-        messages = build_messages(extractive.question, extractive.passages, history)
+        messages = build_messages(extractive.question, extractive.passages, history, whole)
         parts: list[str] = []
         try:
             # closing the stream closes the connection, which stops the server's generation

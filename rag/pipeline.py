@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag import conversation
+from rag import conversation, parts
 from rag.answer import Answerer, not_said
 from rag.config import Settings
 from rag.embeddings import USEEmbeddings, load_embeddings
@@ -72,17 +72,27 @@ class Bot:
         streams from the returned reply (the model is not asked when the extractive step abstains).
 
         ``history`` holds the earlier questions of the conversation as they were asked, oldest
-        first; a follow-up is searched together with the latest of them that stands alone."""
+        first; a follow-up is searched together with the latest of them that stands alone. A
+        question that asks several things is answered part by part in one reply."""
         q = check_question(question)
         retriever = self.retriever
-        plan = conversation.plan(q, history)
+        whole = conversation.plan(q, history)
+        pieces = conversation.split(q)
+        if len(pieces) == 1:
+            return self._reply(q, whole, retriever, k)
+        plans = [conversation.plan_part(piece, q, whole) for piece in pieces]
+        return parts.combine(
+            q, pieces, [self._reply(p, plan, retriever, k) for p, plan in zip(pieces, plans, strict=True)]
+        )
+
+    def _reply(self, question: str, plan: conversation.Plan, retriever: Retriever, k: int | None) -> Reply:
         passages, trace = retriever.search(plan.searched, k)
         if not passages:
-            return Reply.done(Answer(q, not_said(q), None, True, [], [], plan.searched))
-        answer = self.answerer.answer(q, passages, retriever.articles, trace, plan.searched)
+            return Reply.done(Answer(question, not_said(question), None, True, [], [], plan.searched))
+        answer = self.answerer.answer(question, passages, retriever.articles, trace, plan.searched)
         if self.writer is None or answer.abstained:
             return Reply.done(answer)
-        return self.writer.reply(answer, retriever.articles, [plan.anchor] if plan.anchor else ())
+        return self.writer.reply(answer, retriever.articles, [plan.anchor] if plan.anchor else (), plan.whole)
 
     def index(
         self,

@@ -126,6 +126,19 @@ def test_a_self_contained_question_after_a_follow_up_is_searched_as_asked(app: A
     assert "Provokationen stoppen" in visible(replies[2].markdown[0].value)
 
 
+def test_a_question_that_asks_two_things_gets_both_answers_with_their_quotes(app: AppTest) -> None:
+    ask(app, "How many soldiers is the US sending to Germany, and how many Ukrainian soldiers died in 2021?")
+    reply = app.chat_message[1]
+    answer = visible(reply.markdown[0].value)
+    assert "How many soldiers is the US sending to Germany? 400 Soldaten [1]" in answer
+    assert "How many Ukrainian soldiers died in 2021? 29 ukrainische Soldaten [2]" in answer
+    cited = [visible(m.value) for m in reply.markdown if "rag-cite" in m.value]
+    assert [c[:3] for c in cited] == ["[1]", "[2]"]
+    quotes = marked(app)
+    assert "Die USA schicken weitere 400 Soldaten nach Deutschland." in quotes
+    assert any("29 ukrainische Soldaten" in q for q in quotes)
+
+
 def test_welcome_lists_articles_and_example_question_answers(app: AppTest) -> None:
     welcome = page(app)
     assert "Moskau muss" in welcome  # the indexed article's title

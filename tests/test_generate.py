@@ -17,6 +17,9 @@ from typing import Any
 import pytest
 from conftest import assert_quotes_verbatim
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
+from pydantic import Field
 
 from rag.config import LLMSettings, Settings
 from rag.generate import Writer, build_messages
@@ -258,6 +261,29 @@ class CountingModel(FakeListChatModel):
     def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
         self.calls += 1
         yield from super()._stream(messages, stop, run_manager, **kwargs)
+
+
+class CitingModel(FakeListChatModel):
+    """A fake model whose canned answers cite passages by what they hold: in a response,
+    '{Drittland}' becomes the number of the first passage of the prompt containing 'Drittland'.
+    No model that could answer these questions runs here; this one checks the wiring."""
+
+    calls: int = 0
+    prompts: list[str] = Field(default_factory=list)
+
+    def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
+        self.calls += 1
+        prompt = str(messages[-1].content)
+        self.prompts.append(prompt)
+        response = self.responses[self.i]
+        self.i = (self.i + 1) % len(self.responses)
+        passages = re.findall(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', prompt, re.S)
+
+        def number(m: re.Match[str]) -> str:
+            return next((n for n, text in passages if m.group(1) in text), "99")
+
+        for word in re.findall(r"\S+\s*", re.sub(r"\{([^{}]+)\}", number, response)):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word))
 
 
 def test_the_bot_answers_with_the_model_and_keeps_the_json_shape(seed_index: Path, encoders: Any) -> None:
