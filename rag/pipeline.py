@@ -69,7 +69,9 @@ class Bot:
 
     def ask_stream(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Reply:
         """Search and answer extractively now; with a language model configured, its checked answer
-        streams from the returned reply (the model is not asked when the extractive step abstains).
+        streams from the returned reply. The model is asked whenever passages were found, also when
+        the extractive step declined; it may answer or decline, and when it fails or its answer does
+        not pass the citation check, the extractive answer or decline stands.
 
         ``history`` holds the earlier questions of the conversation as they were asked, oldest
         first; a follow-up is searched together with the latest of them that stands alone. A
@@ -90,7 +92,7 @@ class Bot:
         if not passages:
             return Reply.done(Answer(question, not_said(question), None, True, [], [], plan.searched))
         answer = self.answerer.answer(question, passages, retriever.articles, trace, plan.searched)
-        if self.writer is None or answer.abstained:
+        if self.writer is None:
             return Reply.done(answer)
         return self.writer.reply(answer, retriever.articles, [plan.anchor] if plan.anchor else (), plan.whole)
 
