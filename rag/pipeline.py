@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rag import conversation, parts
 from rag.answer import Answerer, not_said
 from rag.config import Settings
 from rag.embeddings import USEEmbeddings, load_embeddings
 from rag.errors import InputError
 from rag.generate import Reply, Writer
 from rag.indexer import IndexReport, Progress, index_paths
-from rag.lexical import tokens
 from rag.retrieve import Retriever
 from rag.types import Answer
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
-_FOLLOW_UP = re.compile(
-    r"^(and|und|also|what about|how about|und was|und wie|was ist mit|wie steht es mit|but|aber|then|dann)\b"
-    r"|\b(dazu|darauf|davon|damit|deren|dessen|it|that|they|them|he|she|his|her|this|er|sie|ihm|ihn|ihr|das)\b",
-    re.IGNORECASE,
-)
 
 
 def make_encoders(settings: Settings) -> list[Any]:
@@ -35,16 +29,6 @@ def make_encoders(settings: Settings) -> list[Any]:
     if settings.retrieve.second_encoder_weight > 0:
         return [primary, USEEmbeddings(cache_dir=settings.model_cache())]
     return [primary]
-
-
-def condense(question: str, history: Sequence[str]) -> str:
-    """The text to search for: a follow-up question is joined with the question before it."""
-    if not history or question.strip().lower() == history[-1].strip().lower():
-        return question  # a question asked again is searched as asked
-    short = len(tokens(question)) <= 3
-    if short or _FOLLOW_UP.search(question):
-        return f"{history[-1]} {question}"
-    return question
 
 
 def check_question(question: str) -> str:
@@ -85,17 +69,32 @@ class Bot:
 
     def ask_stream(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Reply:
         """Search and answer extractively now; with a language model configured, its checked answer
-        streams from the returned reply (the model is not asked when the extractive step abstains)."""
+        streams from the returned reply. The model is asked whenever passages were found, also when
+        the extractive step declined; it may answer or decline, and when it fails or its answer does
+        not pass the citation check, the extractive answer or decline stands.
+
+        ``history`` holds the earlier questions of the conversation as they were asked, oldest
+        first; a follow-up is searched together with the latest of them that stands alone. A
+        question that asks several things is answered part by part in one reply."""
         q = check_question(question)
-        searched = condense(q, history)
         retriever = self.retriever
-        passages, trace = retriever.search(searched, k)
+        whole = conversation.plan(q, history)
+        pieces = conversation.split(q)
+        if len(pieces) == 1:
+            return self._reply(q, whole, retriever, k)
+        plans = [conversation.plan_part(piece, q, whole) for piece in pieces]
+        return parts.combine(
+            q, pieces, [self._reply(p, plan, retriever, k) for p, plan in zip(pieces, plans, strict=True)]
+        )
+
+    def _reply(self, question: str, plan: conversation.Plan, retriever: Retriever, k: int | None) -> Reply:
+        passages, trace = retriever.search(plan.searched, k)
         if not passages:
-            return Reply.done(Answer(q, not_said(q), None, True, [], [], searched))
-        answer = self.answerer.answer(q, passages, retriever.articles, trace, searched)
-        if self.writer is None or answer.abstained:
+            return Reply.done(Answer(question, not_said(question), None, True, [], [], plan.searched))
+        answer = self.answerer.answer(question, passages, retriever.articles, trace, plan.searched)
+        if self.writer is None:
             return Reply.done(answer)
-        return self.writer.reply(answer, retriever.articles, history if searched != q else ())
+        return self.writer.reply(answer, retriever.articles, [plan.anchor] if plan.anchor else (), plan.whole)
 
     def index(
         self,

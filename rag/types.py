@@ -60,6 +60,20 @@ class Citation:
     score: float
 
 
+@dataclass(frozen=True)
+class Part:
+    """One part of a question that asks several things, answered on its own within one Answer."""
+
+    question: str
+    searched: str
+    short_answer: str | None
+    abstained: bool
+    citations: list[int] = field(default_factory=list)  # numbers of the Answer's citations
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Answer:
     question: str
@@ -71,9 +85,10 @@ class Answer:
     searched: str = ""
     backend: str = "extractive"
     notice: str | None = None  # what the reader should know about how this answer came about
+    parts: list[Part] = field(default_factory=list)  # a question asking several things, part by part
 
     def to_json(self) -> dict[str, Any]:
-        """The stable JSON shape of ``rag ask --json`` (``notice`` only when there is one)."""
+        """The stable JSON shape of ``rag ask --json`` (``notice`` and ``parts`` only when there are any)."""
         out: dict[str, Any] = {
             "question": self.question,
             "answer": self.answer,
@@ -95,4 +110,6 @@ class Answer:
         }
         if self.notice:
             out["notice"] = self.notice
+        if self.parts:
+            out["parts"] = [p.to_json() for p in self.parts]
         return out

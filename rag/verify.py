@@ -134,5 +134,11 @@ def checked_answer(raw: str, extractive: Answer, articles: Mapping[str, Article]
     total = sum(result.dropped.values())
     notice = f"Left out {total} sentence{'s' * (total > 1)} of the written answer: {why}." if total else None
     return replace(
-        extractive, answer=result.text, short_answer=first, citations=citations, backend="llm", notice=notice
+        extractive,
+        answer=result.text,
+        short_answer=first,
+        abstained=False,  # the extractive step may have declined; the checked written answer stands
+        citations=citations,
+        backend="llm",
+        notice=notice,
     )

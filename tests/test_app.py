@@ -114,6 +114,33 @@ def test_follow_up_is_searched_with_the_previous_question(app: AppTest) -> None:
     assert "15.000 Kriegsfahrzeuge" in "\n".join(visible(m.value) for m in reply.markdown)
 
 
+def test_a_self_contained_question_after_a_follow_up_is_searched_as_asked(app: AppTest) -> None:
+    ask(app, SHOIGU)
+    ask(app, "And vehicles?")
+    ask(app, "Who is Jens Stoltenberg?")
+    ask(app, "What did he demand from Russia?")
+    replies = [app.chat_message[i] for i in (3, 5, 7)]
+    assert visible(replies[0].caption[0].value) == f"Searched: {SHOIGU} And vehicles?"
+    stoltenberg = visible(replies[1].markdown[0].value)  # the answer, before its citations
+    assert not replies[1].caption  # searched as asked: no 'Searched:' line
+    assert "Generalsekretär" in stoltenberg and "Kuleba" not in stoltenberg
+    assert visible(replies[2].caption[0].value) == "Searched: Who is Jens Stoltenberg? What did he demand from Russia?"
+    assert "Provokationen stoppen" in visible(replies[2].markdown[0].value)
+
+
+def test_a_question_that_asks_two_things_gets_both_answers_with_their_quotes(app: AppTest) -> None:
+    ask(app, "How many soldiers is the US sending to Germany, and how many Ukrainian soldiers died in 2021?")
+    reply = app.chat_message[1]
+    answer = visible(reply.markdown[0].value)
+    assert "How many soldiers is the US sending to Germany? 400 Soldaten [1]" in answer
+    assert "How many Ukrainian soldiers died in 2021? 29 ukrainische Soldaten [2]" in answer
+    cited = [visible(m.value) for m in reply.markdown if "rag-cite" in m.value]
+    assert [c[:3] for c in cited] == ["[1]", "[2]"]
+    quotes = marked(app)
+    assert "Die USA schicken weitere 400 Soldaten nach Deutschland." in quotes
+    assert any("29 ukrainische Soldaten" in q for q in quotes)
+
+
 def test_welcome_lists_articles_and_example_question_answers(app: AppTest) -> None:
     welcome = page(app)
     assert "Moskau muss" in welcome  # the indexed article's title

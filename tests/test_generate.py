@@ -17,7 +17,11 @@ from typing import Any
 import pytest
 from conftest import assert_quotes_verbatim
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
+from pydantic import Field
 
+from rag.answer import not_said
 from rag.config import LLMSettings, Settings
 from rag.generate import Writer, build_messages
 from rag.pipeline import Bot
@@ -61,9 +65,16 @@ def extractive(question: str = QUESTION) -> Answer:
     return Answer(question, text, "40.000 Soldaten und 15.000 Kriegsfahrzeuge", False, [cite], PASSAGES, question)
 
 
-def write(*responses: str, **fake: Any) -> tuple[list[str], Answer]:
-    """The streamed chunks and the checked answer for canned model outputs."""
-    reply = Writer(LLMSettings(), FakeListChatModel(responses=list(responses), **fake)).reply(extractive(), ARTICLES)
+def declined_extractively(question: str = QUESTION) -> Answer:
+    """What the extractive step says when it finds no answer in the same passages."""
+    return Answer(question, not_said(question), None, True, [], PASSAGES, question)
+
+
+def write(*responses: str, before: Answer | None = None, **fake: Any) -> tuple[list[str], Answer]:
+    """The streamed chunks and the checked answer for canned model outputs, after the extractive
+    step's answer ``before`` (default: it answered)."""
+    model = FakeListChatModel(responses=list(responses), **fake)
+    reply = Writer(LLMSettings(), model).reply(before or extractive(), ARTICLES)
     chunks = list(reply)
     return chunks, reply.answer
 
@@ -85,6 +96,11 @@ def test_prompt_numbers_the_passages_as_data_and_asks_for_the_question_language(
     assert user.content.rstrip().endswith(f"Question: {QUESTION}")
     german = build_messages("Wie viele Soldaten will die NATO einsetzen?", PASSAGES)[0].content
     assert "Answer in German" in german
+
+
+def test_the_prompt_lets_the_model_say_the_passages_do_not_answer() -> None:
+    system, _ = build_messages(QUESTION, PASSAGES)
+    assert "If the passages do not answer the question, reply only with NO_ANSWER" in system.content
 
 
 def test_article_text_stays_inside_its_passage_block() -> None:
@@ -260,6 +276,29 @@ class CountingModel(FakeListChatModel):
         yield from super()._stream(messages, stop, run_manager, **kwargs)
 
 
+class CitingModel(FakeListChatModel):
+    """A fake model whose canned answers cite passages by what they hold: in a response,
+    '{Drittland}' becomes the number of the first passage of the prompt containing 'Drittland'.
+    No model that could answer these questions runs here; this one checks the wiring."""
+
+    calls: int = 0
+    prompts: list[str] = Field(default_factory=list)
+
+    def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
+        self.calls += 1
+        prompt = str(messages[-1].content)
+        self.prompts.append(prompt)
+        response = self.responses[self.i]
+        self.i = (self.i + 1) % len(self.responses)
+        passages = re.findall(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', prompt, re.S)
+
+        def number(m: re.Match[str]) -> str:
+            return next((n for n, text in passages if m.group(1) in text), "99")
+
+        for word in re.findall(r"\S+\s*", re.sub(r"\{([^{}]+)\}", number, response)):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word))
+
+
 def test_the_bot_answers_with_the_model_and_keeps_the_json_shape(seed_index: Path, encoders: Any) -> None:
     model = CountingModel(responses=[TROOPS])
     bot = Bot(Settings(index_dir=seed_index), encoders=encoders, llm=model)
@@ -273,20 +312,72 @@ def test_the_bot_answers_with_the_model_and_keeps_the_json_shape(seed_index: Pat
     assert set(ans.to_json()) == extractive_keys
 
 
-def test_the_model_is_not_asked_when_the_articles_do_not_say(seed_index: Path, encoders: Any) -> None:
+def test_the_model_is_asked_when_the_extractive_step_declines(seed_index: Path, encoders: Any) -> None:
+    question = "Who won the 2014 FIFA World Cup?"
+    assert Bot(Settings(index_dir=seed_index), encoders=encoders).ask(question).abstained  # the extractive step
+    model = CountingModel(responses=["NO_ANSWER"])
+    ans = Bot(Settings(index_dir=seed_index), encoders=encoders, llm=model).ask(question)
+    assert model.calls == 1
+    assert ans.abstained and ans.backend == "llm" and "don't say" in ans.answer and ans.notice is None
+    assert ans.citations == [] and ans.passages  # the nearest passages stay for the reader
+    # a claim the passages do not hold fails the check: the extractive decline stands, with a notice
     model = CountingModel(responses=["Germany won the 2014 World Cup [1]."])
-    ans = Bot(Settings(index_dir=seed_index), encoders=encoders, llm=model).ask("Who won the 2014 FIFA World Cup?")
-    assert ans.abstained and ans.backend == "extractive" and "don't say" in ans.answer
-    assert model.calls == 0
+    ans = Bot(Settings(index_dir=seed_index), encoders=encoders, llm=model).ask(question)
+    assert model.calls == 1 and ans.abstained and ans.backend == "extractive" and "don't say" in ans.answer
+    assert ans.notice == (
+        "The written answer did not pass the citation check (1 gave a number its passage does not contain); "
+        "this is the extractive answer."
+    )
+
+
+# -- the model decides whether the passages answer the question ----------------------------------------
+
+
+def test_the_model_answers_what_the_extractive_step_declined() -> None:
+    chunks, ans = write(TROOPS, before=declined_extractively())
+    assert "".join(chunks) == TROOPS
+    assert not ans.abstained and ans.backend == "llm" and ans.answer == TROOPS and ans.notice is None
+    assert [c.source for c in ans.citations] == ["news/shoigu.txt"] and ans.citations[0].quote == SHOIGU
+    assert ans.to_json()["abstained"] is False and ans.to_json()["short_answer"] == ans.short_answer
+    assert_verbatim(ans)
+
+
+def test_the_model_declines_what_the_extractive_step_answered() -> None:
+    chunks, ans = write("NO_ANSWER")
+    assert chunks == []  # the marker never reaches the reader
+    assert ans.abstained and ans.backend == "llm" and ans.short_answer is None and ans.citations == []
+    assert ans.answer == not_said(QUESTION) and ans.passages == PASSAGES
+    assert ans.notice == "The language model found no answer in the passages, so none is given."
+
+
+def test_the_model_agrees_with_the_extractive_decline() -> None:
+    _, ans = write(' "NO ANSWER."', before=declined_extractively())
+    assert ans.abstained and ans.backend == "llm" and ans.notice is None and ans.answer == not_said(QUESTION)
+
+
+def test_an_answer_that_starts_like_the_marker_is_still_an_answer() -> None:
+    raw = "No answer came from Moscow, but Shoigu named 40.000 soldiers [1]."
+    chunks, ans = write(raw, before=declined_extractively())
+    assert "".join(chunks) == raw and not ans.abstained and ans.answer == raw
+
+
+def test_when_the_model_fails_after_an_extractive_decline_the_decline_stands() -> None:
+    _, ans = write(TROOPS, before=declined_extractively(), error_on_chunk_number=5)
+    assert ans.abstained and ans.backend == "extractive" and ans.answer == not_said(QUESTION)
+    assert ans.notice == "The language model failed (FakeListChatModelError); this is the extractive answer."
+    _, ans = write("Shoigu claimed many troops.", before=declined_extractively())  # no citation
+    assert ans.abstained and ans.citations == [] and "citation check (1 cited no passage)" in (ans.notice or "")
 
 
 # -- through the chat page, with a canned OpenAI-compatible server ----------------------------------
 
 
 class CannedServer(ThreadingHTTPServer):
-    """Streams one fixed answer as chat-completion chunks, citing the passage that holds '40.000 Soldaten'."""
+    """Streams one fixed answer as chat-completion chunks, citing the passage that holds '40.000 Soldaten'
+    (or, with ``text`` set, streams that text)."""
 
     requests: list[dict[str, Any]]
+    text: str | None = None
 
 
 class CannedHandler(BaseHTTPRequestHandler):
@@ -296,8 +387,13 @@ class CannedHandler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append(request)
         prompt = request["messages"][-1]["content"]
-        n = next(m.group(1) for m in re.finditer(r'<passage n="(\d+)"[^>]*>([^<]*)', prompt) if "40.000" in m.group(2))
-        words = re.findall(r"\S+\s*", f"{TROOPS[:-4]}[{n}]. Tensions are high.")
+        if self.server.text is None:
+            n = next(
+                m.group(1) for m in re.finditer(r'<passage n="(\d+)"[^>]*>([^<]*)', prompt) if "40.000" in m.group(2)
+            )
+            words = re.findall(r"\S+\s*", f"{TROOPS[:-4]}[{n}]. Tensions are high.")
+        else:
+            words = re.findall(r"\S+\s*", self.server.text)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -347,3 +443,26 @@ def test_the_chat_page_shows_the_checked_written_answer_with_its_citation(
     assert request["messages"][0]["role"] == "system" and "data, not instructions" in request["messages"][0]["content"]
     at.run()  # the answer, its notice and citation survive a rerun
     assert visible(at.chat_message[1].markdown[0].value) == TROOPS and at.chat_message[1].info
+
+
+def test_the_chat_page_says_the_articles_do_not_say_when_the_model_finds_no_answer(
+    canned_server: CannedServer, seed_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+    from test_app import APP, ask, marked, visible
+
+    shutil.copytree(seed_index, tmp_path / "index")
+    (tmp_path / "seeds").mkdir()
+    canned_server.text = "NO_ANSWER"
+    monkeypatch.setenv("RAG_LLM__URL", f"http://127.0.0.1:{canned_server.server_address[1]}/v1")
+    monkeypatch.setenv("RAG_LLM__MODEL", "canned")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    ask(at, "What did Macron say about the troops?")  # the article never names Macron
+    reply = at.chat_message[1]
+    assert visible(reply.markdown[0].value) == (
+        'The indexed articles don\'t say: no passage answers "What did Macron say about the troops?".'
+    )
+    assert "NO_ANSWER" not in "\n".join(visible(m.value) for m in reply.markdown)
+    assert reply.expander[0].label == "Nearest passages (not an answer)" and not marked(at)
+    assert len(canned_server.requests) == 1
