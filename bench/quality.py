@@ -161,6 +161,19 @@ def evaluate_seed(
     return out
 
 
+def evaluate_heldout(
+    settings: Settings, encoders: Sequence[Any], items: Sequence[XQuADItem], workdir: Path
+) -> dict[str, Any]:
+    """The answer models fitted fold by fold (bench.learn) and scored on the articles they did not
+    see, beside the hand-set rules and the in-sample figures; with unanswerable questions made by
+    asking each fold's questions of an index that lacks its articles."""
+    from bench.learn import Bench, fit_all, heldout_report
+
+    names = [getattr(e, "name", type(e).__name__) for e in encoders]
+    bench = Bench(settings, encoders, items, XQUAD_DIR, workdir)
+    return heldout_report(bench, fit_all(bench, names))
+
+
 def run(
     settings: Settings,
     encoders: Sequence[Any] | None = None,
@@ -170,6 +183,7 @@ def run(
     peers: Sequence[str] = PEERS,
     command: str = "",
     workdir: Path | None = None,
+    heldout: bool = True,
 ) -> dict[str, Any]:
     """The whole benchmark; models are loaded once (or passed in) and shared by every index."""
     from rag.pipeline import make_encoders
@@ -198,6 +212,8 @@ def run(
         if data in ("xquad", "all"):
             items, names = select(load_xquad(XQUAD_DIR, LANGS), articles, limit)
             report["xquad"] = evaluate_xquad(settings, encoders, items, names, tmp, peers)
+            if heldout:
+                report["heldout"] = evaluate_heldout(settings, encoders, items, tmp)
         if data in ("seed", "all"):
             report["seed"] = evaluate_seed(settings, encoders, tmp, peers)
     report["seconds"] = round(time.monotonic() - started, 1)
@@ -213,11 +229,12 @@ def main(
     out: Path = DEFAULT_OUT,
     command: str = "",
     workdir: Path | None = None,
+    heldout: bool = True,
 ) -> int:
     # OpenMP's default busy-waiting makes the e5 engine ~10x slower when other processes share
     # the cores; passive waiting changes timing only (the vectors are bit-identical).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    report = run(settings, None, data, limit, articles, PEERS if peers else (), command, workdir)
+    report = run(settings, None, data, limit, articles, PEERS if peers else (), command, workdir, heldout)
     print(tables(report))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -237,6 +254,14 @@ _XQUAD_COLUMNS = [
     ("loose acc.", "short_answer_accuracy_loose", ".3f"),
     ("short-answer chars", "mean_short_answer_chars", ".0f"),
     ("abstain (answerable)", "abstain_on_answerable", ".3f"),
+]
+_HELDOUT_COLUMNS = [
+    ("recall@1", "recall_at_1", ".3f"),
+    ("recall@5", "recall_at_5", ".3f"),
+    ("short-answer acc.", "short_answer_accuracy", ".3f"),
+    ("abstain (answerable)", "abstain_on_answerable", ".3f"),
+    ("abstain (other articles)", "abstain_on_unanswerable", ".3f"),
+    ("abstain (other paragraphs)", "abstain_on_other_paragraph", ".3f"),
 ]
 _SEED_COLUMNS = [
     ("short-answer acc.", "short_answer_accuracy", ".3f"),
@@ -266,6 +291,14 @@ def tables(report: dict[str, Any]) -> str:
                 whole = x["systems"]["ours"][lang]["short_answer_is_whole_quote"]
                 parts.append(f"ours {lang}, short-answer misses: {kinds}")
                 parts.append(f"ours {lang}, short answer is a whole quoted sentence in {whole:.1%} of answers")
+    if "heldout" in report:
+        h = report["heldout"]
+        parts.append(
+            f"\nAnswer models, {h['folds']} folds split by article: each fold answered by models fitted on the "
+            "others; unanswerable = a fold's questions asked of an index without its articles"
+        )
+        runs = {k: v for k, v in h.items() if isinstance(v, dict)}
+        parts.append(_table(runs, LANGS, _HELDOUT_COLUMNS))
     if "seed" in report:
         s = report["seed"]
         parts.append(f"\nSeed gold set: {s['questions']} questions over the seed article")

@@ -4,16 +4,19 @@ answer, quote the evidence verbatim with numbered citations, or say plainly that
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from rag import extract
+from rag import extract, features
 from rag.config import AnswerSettings
 from rag.evidence import Evidence, Ranker, cosines
+from rag.learned import AnswerModel
 from rag.lexical import detect_language, tokens
 from rag.retrieve import Trace
 from rag.types import Answer, Article, Citation, Passage
@@ -25,6 +28,19 @@ TARGET_MARGIN = 0.5
 # A 'how many X' asked in the articles' language whose X occurs in no article ('Verteidigungsbudget')
 # needs a closer counted phrase than min_target_match: a loose match is then likely another quantity.
 UNSEEN_TARGET_MATCH = 0.4
+# With the learned sentence model: a second sentence is quoted when its score is this close to the first's.
+SECOND_CITATION_MARGIN = 1.0
+
+
+@dataclass
+class Examination:
+    """What the answer step saw: the candidate sentences best first, and (with a learned model)
+    the answerability features and probability."""
+
+    ranked: list[Evidence]
+    vector: np.ndarray | None = None
+    probability: float | None = None
+    abstain: bool = False
 
 
 def quote(article: Article, start: int, end: int) -> str:
@@ -43,11 +59,52 @@ def not_said(question: str) -> str:
 class Answerer:
     """Builds the cited answer from the ranked evidence sentences, or says the articles don't say."""
 
-    def __init__(self, settings: AnswerSettings, sentence_encoder: Any, primary_encoder: Any | None = None) -> None:
-        """The encoders are the evidence ranker's (rag.evidence.Ranker)."""
+    def __init__(
+        self,
+        settings: AnswerSettings,
+        sentence_encoder: Any,
+        primary_encoder: Any | None = None,
+        model: AnswerModel | None = None,
+    ) -> None:
+        """The encoders are the evidence ranker's (rag.evidence.Ranker); ``model`` chooses the evidence
+        and decides answerability (without one, hand-set weights and thresholds do)."""
         self.settings = settings
         self.ranker = Ranker(settings, sentence_encoder, primary_encoder)
         self.encoder = self.ranker.encoder
+        self.model = model
+
+    def examine(
+        self, question: str, passages: Sequence[Passage], articles: Mapping[str, Article], trace: Trace
+    ) -> Examination:
+        """Rank the candidate sentences and decide whether they answer the question."""
+        ranked = self.ranker.rank(question, passages, articles, trace)
+        qtype = extract.question_type(question)
+        if not ranked:
+            return Examination(ranked, abstain=True)
+        if self.model is None:
+            return Examination(ranked, abstain=self._abstain(question, trace.confidence, ranked, qtype, trace))
+        scores = self.model.sentence_scores(np.array([e.row for e in ranked]))
+        ranked = [dataclasses.replace(e, score=float(s)) for e, s in zip(ranked, scores, strict=True)]
+        ranked.sort(key=lambda e: -e.score)
+        top = ranked[0]
+        assert top.signals is not None
+        margin = top.score - ranked[1].score if len(ranked) > 1 else 5.0
+        vector = features.answerable_vector(
+            question,
+            qtype,
+            top.signals,
+            top.score,
+            margin,
+            trace.confidence,
+            trace.same_lang,
+            trace.idf,
+            trace.corpus_lang,
+            passages,
+            articles,
+            trace.hits[0].lexical if trace.hits else 0.0,
+        )
+        prob = self.model.answerable_probability(vector)
+        return Examination(ranked, vector, prob, prob < self.model.threshold)
 
     def answer(
         self,
@@ -57,17 +114,21 @@ class Answerer:
         trace: Trace,
         searched: str = "",
     ) -> Answer:
-        ranked = self.ranker.rank(question, passages, articles, trace)
-        confidence = trace.confidence
         qtype = extract.question_type(question)
-        if not ranked or self._abstain(question, confidence, ranked, qtype, trace):
+        exam = self.examine(question, passages, articles, trace)
+        ranked = exam.ranked
+        if exam.abstain:
             return Answer(question, not_said(question), None, True, [], list(passages), searched)
-        ranked = self._prefer_counted_target(question, qtype, ranked)
+        margin = 0.6
+        if self.model is None:
+            ranked = self._prefer_counted_target(question, qtype, ranked)
+        else:
+            margin = SECOND_CITATION_MARGIN
         chosen = [ranked[0]]
         for ev in ranked[1:]:
             if len(chosen) >= self.settings.max_citations:
                 break
-            if ev.score >= ranked[0].score - 0.6 and all(_apart(ev, c) for c in chosen):
+            if ev.score >= ranked[0].score - margin and all(_apart(ev, c) for c in chosen):
                 chosen.append(ev)
         citations = []
         for n, ev in enumerate(chosen, 1):

@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag index|ask|status|eval``."""
+"""Command line: ``python -m rag index|ask|remove|status|eval|train``."""
 
 from __future__ import annotations
 
@@ -61,9 +61,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--out", type=Path, default=Path("bench/results/quality.json"), help="JSON report path")
     ev.add_argument(
+        "--heldout",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also fit the answer models fold by fold and score them on held-out articles (default: on)",
+    )
+    ev.add_argument(
         "--workdir",
         type=Path,
         help="keep the indexes here and update them on the next run (default: a temporary folder)",
+    )
+    tr = sub.add_parser("train", help="fit the answer models on XQuAD-dev (bench/data) and write them")
+    tr.add_argument("--out", type=Path, default=Path("rag/models/answer.json"), help="model file to write")
+    tr.add_argument("--workdir", type=Path, default=Path("bench/cache/train"), help="indexes kept between runs")
+    tr.add_argument(
+        "--report", type=Path, default=Path("bench/results/heldout.json"), help="where the held-out figures go"
     )
     return p
 
@@ -82,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             return _remove(args, settings)
         if args.command == "eval":
             return _eval(args, settings, argv if argv is not None else sys.argv[1:])
+        if args.command == "train":
+            return _train(args, settings)
         return _status(args, settings)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -175,7 +189,24 @@ def _eval(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
             raise
         raise RagError("python -m rag eval needs the bench/ folder: run it from the project folder.") from exc
     command = shlex.join(["python", "-m", "rag", *argv])
-    return run_eval(settings, args.data, args.limit, args.articles, args.peers, args.out, command, args.workdir)
+    return run_eval(
+        settings, args.data, args.limit, args.articles, args.peers, args.out, command, args.workdir, args.heldout
+    )
+
+
+def _train(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from bench.learn import train
+        from bench.quality import XQUAD_DIR
+    except ModuleNotFoundError as exc:
+        if exc.name != "bench":
+            raise
+        raise RagError("python -m rag train needs the bench/ folder: run it from the project folder.") from exc
+    from bench.quality import tables
+
+    report = train(settings, args.workdir, args.out, XQUAD_DIR, args.report)
+    print(tables({"heldout": report, "seconds": 0.0}).rsplit("\n", 1)[0])
+    return 0
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

@@ -71,6 +71,14 @@ class AnswerSettings(BaseModel):
     chunk_weight: float = Field(
         0.5, description="Weight of the retrieval score of the chunk holding a sentence when choosing evidence."
     )
+    learned: bool = Field(
+        True,
+        description="Choose the evidence and decide answerability with the trained answer model (when it was "
+        "trained for the configured encoders); false uses the hand-set weights and thresholds above.",
+    )
+    model: Path | None = Field(
+        None, description="Trained answer model (JSON from python -m rag train); unset: the bundled one."
+    )
 
 
 class LLMSettings(BaseModel):

@@ -131,11 +131,11 @@ def load_xquad(folder: Path, langs: Sequence[str] = ("en", "de")) -> list[XQuADI
 
 def covers(source: str, start: int, end: int, gold_source: str, gold_start: int, gold_end: int) -> bool:
     """True when ``[start, end)`` of ``source`` holds the whole gold span ``[gold_start, gold_end)``."""
-    return _same_file(source, gold_source) and start <= gold_start and gold_end <= end
+    return same_file(source, gold_source) and start <= gold_start and gold_end <= end
 
 
 @lru_cache(maxsize=4096)
-def _same_file(a: str, b: str) -> bool:
+def same_file(a: str, b: str) -> bool:
     return os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b))
 
 

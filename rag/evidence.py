@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rag import extract
+from rag import extract, features
 from rag.chunking import article_sentences
 from rag.config import AnswerSettings
 from rag.lexical import tokens
@@ -36,6 +36,8 @@ class Evidence:
     lexical: float
     typed: list[extract.Span]
     rank: int
+    signals: features.Candidate | None = None
+    row: tuple[float, ...] = ()  # its features.SENTENCE values
 
 
 class Ranker:
@@ -74,8 +76,8 @@ class Ranker:
         texts = [articles[p.article_id].text[a:b] for p, a, b, _ in spans]
         sims = cosines(self.encoder, question, texts)
         rank_sims = zscore(sims)
-        primary = self._primary_sims(question, spans, texts, trace) if self.settings.primary_weight > 0 else None
-        if primary is not None:
+        primary = self._primary_sims(question, spans, texts, trace)
+        if primary is not None and self.settings.primary_weight > 0:
             rank_sims = rank_sims + self.settings.primary_weight * zscore(primary)
         # Per sentence, the best score of a chunk holding it: the primary encoder's similarity
         # when the retriever scored every chunk of the passages read, else the fused hit score.
@@ -91,14 +93,57 @@ class Ranker:
             ]
         )
         base = self.settings.sentence_weight * zscore(rank_sims) + self.settings.chunk_weight * zscore(chunk_scores)
-        out = []
-        for (p, a, b, rank), text, sim, z in zip(spans, texts, sims, base, strict=True):
+        prim = primary if primary is not None else sims
+        typed_all = [extract.candidates(t, qtype, question) if qtype != "other" else [] for t in texts]
+        count = self._count_match(question, qtype, typed_all)
+        signals = []
+        rare = max(weight, key=lambda t: weight[t]) if weight else None
+        qpairs, qnumbers = features.word_pairs(question), features.numbers_of(question)
+        for k, ((p, _, _, rank), text, sim) in enumerate(zip(spans, texts, sims, strict=True)):
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
             lex = sum(weight[t] for t in qtok & stoks) / max(1e-9, sum(weight.values()))
-            typed = extract.candidates(text, qtype, question) if qtype != "other" else []
-            score = z + 1.0 * lex + (TYPED_BONUS if typed else 0.0) - 0.1 * rank
-            out.append(Evidence(p.article_id, a, b, text, float(score), float(sim), lex, typed, rank))
+            prev = k - 1 if k > 0 and spans[k - 1][0] is p else -1
+            nxt = k + 1 if k + 1 < len(spans) and spans[k + 1][0] is p else -1
+            rarest = float(bool(rare and rare in stoks))
+            signals.append(
+                features.Candidate(
+                    text,
+                    float(sim),
+                    float(prim[k]),
+                    float(chunk_scores[k]),
+                    lex,
+                    rank,
+                    bool(typed_all[k]),
+                    count[k],
+                    prev,
+                    nxt,
+                    features.pair_overlap(qpairs, text),
+                    features.numbers_found(qnumbers, text),
+                    rarest,
+                )  # fmt: skip
+            )
+        rows = features.sentence_matrix(question, qtype, signals)
+        out = []
+        for (p, a, b, rank), text, sim, z, sig, typed, row in zip(
+            spans, texts, sims, base, signals, typed_all, rows, strict=True
+        ):
+            score = z + 1.0 * sig.overlap + (TYPED_BONUS if typed else 0.0) - 0.1 * rank
+            out.append(
+                Evidence(p.article_id, a, b, text, float(score), float(sim), sig.overlap, typed, rank, sig, tuple(row))
+            )
         return sorted(out, key=lambda e: -e.score)
+
+    def _count_match(self, question: str, qtype: str, typed: list[list[extract.Span]]) -> list[float]:
+        """For 'how many X': per sentence, the best similarity of X to a phrase it counts (0 when none)."""
+        target = extract.count_target(question) if qtype == "count" else None
+        out = [0.0] * len(typed)
+        phrases = [(k, extract.counted(c.text)) for k, spans in enumerate(typed) for c in spans]
+        if not target or not phrases:
+            return out
+        sims = cosines(self.encoder, target, [ph for _, ph in phrases])
+        for (k, _), s in zip(phrases, sims, strict=True):
+            out[k] = max(out[k], float(s))
+        return out
 
     def _primary_sims(
         self, question: str, spans: list[tuple[Passage, int, int, int]], texts: list[str], trace: Trace | None

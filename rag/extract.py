@@ -167,6 +167,24 @@ _TYPES = (
 )
 
 
+# Capitalised words that open a new clause or phrase: a run of names ends before them ('Putin Nach der
+# Belagerung' -> 'Putin').
+_CLAUSE_OPENERS = {
+    "Nach", "Laut", "Während", "Im", "In", "Am", "Die", "Der", "Das", "Den", "Dem", "Des", "Ein", "Eine", "Es",
+    "Er", "Sie", "Wir", "Mit", "Bei", "Von", "Vom", "Zu", "Zum", "Zur", "Auf", "Aus", "Als", "Auch", "Aber",
+    "Und", "Doch", "Dann", "Heute", "Seit", "Vor", "Über", "Unter", "Trotz", "Wegen", "Obwohl", "Wenn", "Weil",
+    "Dass", "Dies", "Diese", "Dieser", "The", "After", "On", "At", "For", "But", "And", "This",
+}  # fmt: skip
+
+
+def _name_end(sentence: str, start: int, end: int) -> int:
+    """``end`` moved back before trailing words that open a new clause rather than continue the name."""
+    words = list(re.finditer(r"\S+", sentence[start:end]))
+    while len(words) > 1 and words[-1].group(0) in _CLAUSE_OPENERS:
+        words.pop()
+    return start + words[-1].end() if words else end
+
+
 def question_type(question: str) -> str:
     """'count', 'when', 'role', 'who', 'where' or 'other', read first at the question's first
     question word (with the word before it: 'in which year'), so a relative clause later on ('what
@@ -221,7 +239,10 @@ def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
     if qtype == "role":
         return [Span(m.start(), m.end(), m.group(0)) for m in _ROLE_WORD.finditer(sentence)]
     if qtype == "who":
-        spans = [Span(m.start(), m.end(), m.group(0).rstrip(","), "role-name") for m in _ROLE_NAME.finditer(sentence)]
+        spans = []
+        for m in _ROLE_NAME.finditer(sentence):
+            end = _name_end(sentence, m.start(), m.end() - (m.group(0).endswith(",")))
+            spans.append(Span(m.start(), end, sentence[m.start() : end], "role-name"))
         for m in _FULL_NAME.finditer(sentence):
             if m.group(1).split()[0] in _NOT_NAMES or m.start(1) == 0:
                 continue
@@ -233,8 +254,9 @@ def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
                 if not _NOUN_ENDING.search(word.group(0)):
                     break
                 start = m.start(1) + word.end() + 1
-            if start < m.end(1):
-                spans.append(Span(start, m.end(1), sentence[start : m.end(1)]))
+            end = _name_end(sentence, start, m.end(1))
+            if start < end:
+                spans.append(Span(start, end, sentence[start:end]))
         return sorted(spans, key=lambda s: s.start)
     if qtype == "where":
         return [_span(m, sentence) for m in _PLACE.finditer(sentence) if m.group(0).split()[-1] not in _NOT_PLACES]

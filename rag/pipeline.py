@@ -15,6 +15,8 @@ from rag.embeddings import USEEmbeddings, load_embeddings
 from rag.errors import InputError
 from rag.generate import Reply, Writer
 from rag.indexer import IndexReport, Progress, index_paths
+from rag.learned import AnswerModel
+from rag.learned import load as load_model
 from rag.retrieve import Retriever
 from rag.types import Answer
 
@@ -31,6 +33,21 @@ def make_encoders(settings: Settings) -> list[Any]:
     return [primary]
 
 
+def answer_model_for(settings: Settings, encoders: Sequence[Any]) -> AnswerModel | None:
+    """The trained answer model, when it was trained for these encoders (else hand-set rules answer)."""
+    model = load_model(settings.answer.model)
+    names = [getattr(e, "name", type(e).__name__) for e in encoders]
+    if model is not None and not model.fits(names):
+        log.warning(
+            "the answer model was trained for %s, not %s: hand-set rules choose the evidence; "
+            "retrain with: python -m rag train",
+            ", ".join(model.encoders),
+            ", ".join(names),
+        )
+        return None
+    return model
+
+
 def check_question(question: str) -> str:
     q = (question or "").strip()
     if not q:
@@ -44,13 +61,20 @@ class Bot:
     """Question answering over one index. Models are passed in or loaded once from the settings."""
 
     def __init__(
-        self, settings: Settings | None = None, encoders: Sequence[Any] | None = None, llm: Any | None = None
+        self,
+        settings: Settings | None = None,
+        encoders: Sequence[Any] | None = None,
+        llm: Any | None = None,
+        answer_model: AnswerModel | None = None,
     ) -> None:
         """``llm`` is a LangChain chat model that writes the answers; by default one is made for
-        ``settings.llm.url`` when that is set, else answers are extractive."""
+        ``settings.llm.url`` when that is set, else answers are extractive. ``answer_model`` chooses
+        evidence and decides answerability; by default the one of ``settings.answer.model``."""
         self.settings = settings or Settings()
         self.encoders = list(encoders) if encoders is not None else make_encoders(self.settings)
-        self.answerer = Answerer(self.settings.answer, self.encoders[-1], self.encoders[0])
+        if answer_model is None and self.settings.answer.learned:
+            answer_model = answer_model_for(self.settings, self.encoders)
+        self.answerer = Answerer(self.settings.answer, self.encoders[-1], self.encoders[0], answer_model)
         self.writer = Writer(self.settings.llm, llm) if llm is not None or self.settings.llm.url else None
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
