@@ -74,11 +74,17 @@ class Answerer:
         self.model = model
 
     def examine(
-        self, question: str, passages: Sequence[Passage], articles: Mapping[str, Article], trace: Trace
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        articles: Mapping[str, Article],
+        trace: Trace,
+        qtype: str | None = None,
     ) -> Examination:
-        """Rank the candidate sentences and decide whether they answer the question."""
-        ranked = self.ranker.rank(question, passages, articles, trace)
-        qtype = extract.question_type(question)
+        """Rank the candidate sentences and decide whether they answer the question (``qtype``:
+        the answer type asked for, read from the question when not given)."""
+        qtype = qtype or extract.question_type(question)
+        ranked = self.ranker.rank(question, passages, articles, trace, qtype)
         if not ranked:
             return Examination(ranked, abstain=True)
         if self.model is None:
@@ -104,7 +110,7 @@ class Answerer:
             trace.hits[0].lexical if trace.hits else 0.0,
         )
         prob = self.model.answerable_probability(vector)
-        return Examination(ranked, vector, prob, prob < self.model.threshold)
+        return Examination(ranked, vector, prob, prob < self.model.threshold or _type_missing(question, qtype, ranked))
 
     def answer(
         self,
@@ -114,16 +120,24 @@ class Answerer:
         trace: Trace,
         searched: str = "",
     ) -> Answer:
+        # A follow-up ('And vehicles?') is understood as the text searched for it, which carries the
+        # earlier question it continues; the answer still speaks to the question as asked.
+        shown = question
         qtype = extract.question_type(question)
-        exam = self.examine(question, passages, articles, trace)
+        if searched and searched != question and searched.endswith(question):
+            question = searched
+            qtype = qtype if qtype != "other" else extract.question_type(searched)
+        exam = self.examine(question, passages, articles, trace, qtype)
         ranked = exam.ranked
         if exam.abstain:
-            return Answer(question, not_said(question), None, True, [], list(passages), searched)
+            return Answer(shown, not_said(shown), None, True, [], list(passages), searched)
         margin = 0.6
         if self.model is None:
-            ranked = self._prefer_counted_target(question, qtype, ranked)
+            ranked = self._prefer_counted_target(question, qtype, ranked, TARGET_MARGIN)
         else:
+            # When both are quoted anyway, the one counting what the question asks about leads.
             margin = SECOND_CITATION_MARGIN
+            ranked = self._prefer_counted_target(question, qtype, ranked, margin)
         chosen = [ranked[0]]
         for ev in ranked[1:]:
             if len(chosen) >= self.settings.max_citations:
@@ -142,19 +156,21 @@ class Answerer:
         target = extract.count_target(question) if qtype == "count" else None
         if target and short != chosen[0].text and extract.conflicting_origin(target, short):
             # 'How many Russian soldiers ...?' is not answered by '29 ukrainische Soldaten'.
-            return Answer(question, not_said(question), None, True, [], list(passages), searched)
+            return Answer(shown, not_said(shown), None, True, [], list(passages), searched)
         lines = []
         if short != chosen[0].text:
             lines.append(f"{short} [1]")
         lines += [f"„{c.quote}“ [{c.n}]" for c in citations]
-        return Answer(question, "\n\n".join(lines), short, False, citations, list(passages), searched)
+        return Answer(shown, "\n\n".join(lines), short, False, citations, list(passages), searched)
 
-    def _prefer_counted_target(self, question: str, qtype: str, ranked: list[Evidence]) -> list[Evidence]:
+    def _prefer_counted_target(
+        self, question: str, qtype: str, ranked: list[Evidence], margin: float
+    ) -> list[Evidence]:
         """For 'how many X': between the two best sentences, lead with the one whose counted phrase
-        is most like X, when their evidence scores are close."""
+        is most like X, when their evidence scores are within ``margin``."""
         target = extract.count_target(question) if qtype == "count" else None
         top = [e for e in ranked[:2] if e.typed]
-        if not target or len(top) < 2 or top[0].score - top[1].score > TARGET_MARGIN:
+        if not target or len(top) < 2 or top[0].score - top[1].score > margin:
             return ranked
         # Best match first; on a tie (the same noun counted in both), the sentence whose numbers
         # count the asked kind of thing on average: 'Soldaten und Kriegsfahrzeuge' before
@@ -216,6 +232,17 @@ class Answerer:
         if qtype == "count":
             best = extract.join_coordinated(ev.text, cands, best)
         return best.text
+
+
+def _type_missing(question: str, qtype: str, ranked: list[Evidence]) -> bool:
+    """The question asks for a number or a date and the two best sentences give none: 'How many X'
+    with no number phrase, 'On what date ...' with no calendar date ('in den kommenden Monaten')."""
+    spans = [c for e in ranked[:2] for c in e.typed]
+    if qtype == "count" and extract.count_target(question):
+        return not spans
+    if qtype == "when" and extract.asks_for_date(question):
+        return not any(extract.is_calendar_date(c.text) for c in spans)
+    return False
 
 
 def _new_information(question: str, spans: list[extract.Span]) -> list[extract.Span]:

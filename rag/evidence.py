@@ -56,11 +56,12 @@ class Ranker:
         passages: Sequence[Passage],
         articles: Mapping[str, Article],
         trace: Trace | None = None,
+        qtype: str | None = None,
     ) -> list[Evidence]:
         """Sentences of the top passages, best first: retrieval score of the chunk holding the
         sentence, the sentence's own similarity to the question, shared words, and whether it
         holds an answer of the asked type."""
-        qtype = extract.question_type(question)
+        qtype = qtype or extract.question_type(question)
         qtok = set(tokens(question, "de")) | set(tokens(question, "en"))
         weight = _term_weights(qtok, trace.idf if trace else None)
         spans: list[tuple[Passage, int, int, int]] = []

@@ -108,7 +108,13 @@ def test_a_bad_lexicon_costs_time_not_answers(index: tuple[Path, Path], encoders
     retriever = Retriever(Settings(index_dir=index_dir), encoders)
     _same_as_fresh(retriever)
     after = Bot(Settings(index_dir=index_dir), encoders=encoders).ask(BRIDGE_Q)
-    assert after.answer == before.answer and after.citations == before.citations
+    assert after.answer == before.answer
+    # Same quotes at the same offsets; the scores may differ in the last digit (sentence vectors are
+    # stored at half precision and embedded afresh without the lexicon).
+    assert [(c.source, c.start, c.end, c.quote) for c in after.citations] == [
+        (c.source, c.start, c.end, c.quote) for c in before.citations
+    ]
+    assert [c.score for c in after.citations] == pytest.approx([c.score for c in before.citations], abs=1e-3)
     index_paths(Settings(index_dir=index_dir), encoders, [folder])  # the next run makes it again
     stored = lexicon.load(index_dir, _shape(encoders))
     assert set(stored.entries) == set(store.read_manifest(index_dir).articles)
