@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.config import Settings
-from rag.errors import RagError
+from rag.errors import RagError, one_line
 
 if TYPE_CHECKING:
     from rag.store import Manifest
@@ -105,19 +105,19 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     if bar is not None:
         bar.close()
     for line in report.notes:
-        print(f"note: {line}", file=sys.stderr)
+        print(f"note: {one_line(line)}", file=sys.stderr)
     for source, why in report.skipped:
-        print(f"skipped {source}: {why}", file=sys.stderr)
+        print(f"skipped {one_line(source)}: {one_line(why)}", file=sys.stderr)
     status = 0
     for dup, known in report.duplicates:
         if dup in paths:  # named on the command line: the user asked for exactly this file
             print(
-                f"error: {dup} has the same text as {known}, which is indexed; nothing was added for it.",
+                one_line(f"error: {dup} has the same text as {known}, which is indexed; nothing was added for it."),
                 file=sys.stderr,
             )
             status = 2
         else:
-            print(f"skipped {dup}: same text as {known}", file=sys.stderr)
+            print(one_line(f"skipped {dup}: same text as {known}"), file=sys.stderr)
     print(report.summary())
     return status
 

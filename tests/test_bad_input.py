@@ -205,3 +205,41 @@ def test_an_upload_name_that_leaves_seeds_is_refused(tmp_path: Path) -> None:
     for name in ("../../etc/passwd.txt", "/tmp/x.txt", "..\\x.txt"):
         with pytest.raises(InputError, match="rename the file and upload it again"):
             safe_seed_path(tmp_path / "seeds", name)
+
+
+def test_bytes_that_are_not_utf8_in_a_question_or_a_file_name_are_refused(index: Path, tmp_path: Path) -> None:
+    """A command line passes bytes: a question or a file name in another encoding gets one line."""
+    folder = tmp_path / "latin1"
+    folder.mkdir()
+    (folder / os.fsdecode(b"br\xfccke.txt")).write_text(BRIDGE, encoding="utf-8")
+    (folder / "newline\nname.txt").write_text(BRIDGE.replace("48", "49"), encoding="utf-8")
+    before = snapshot(index)
+    runs = [
+        (["ask", "--index-dir", str(index), b"Wie viele Soldaten \xfcberquerten?"], "The question holds bytes"),
+        (["index", "--quiet", "--index-dir", str(index), os.fsencode(folder / os.fsdecode(b"br\xfccke.txt"))], ""),
+    ]
+    for args, message in runs:
+        run = subprocess.run(
+            [sys.executable, "-m", "rag", *args], capture_output=True, cwd=ROOT, timeout=120, check=False
+        )
+        err = run.stderr.decode("utf-8")
+        assert run.returncode == 2, err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        assert message in err
+    assert "br\\udcfccke.txt: the name is not UTF-8 text; rename the file." in err
+    assert snapshot(index) == before
+    # Found in a folder, such a name is skipped with a line of its own; the other file is indexed.
+    copy = tmp_path / "index"
+    shutil.copytree(index, copy)
+    run = subprocess.run(
+        [sys.executable, "-m", "rag", "index", "--quiet", "--index-dir", str(copy), str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "the name is not UTF-8 text; rename the file." in run.stderr
+    assert run.stdout.startswith("Indexed 1 new")
+    assert all(line.startswith(("skipped ", "note: ")) for line in run.stderr.splitlines()), run.stderr
