@@ -1,5 +1,6 @@
 """Every bad input: a one-line message, a non-zero exit from the command line, the index untouched
-(its manifest, the rows of every collection and the stored texts are compared before and after)."""
+(its manifest, the rows of every collection and the stored texts are compared before and after).
+Damaged index files are in test_damage.py."""
 
 from __future__ import annotations
 
@@ -123,30 +124,6 @@ def test_a_folder_that_is_not_an_index_is_refused(tmp_path: Path, capsys: pytest
     assert main(["remove", "--index-dir", str(folder), str(article)]) == 2
     assert f"{folder} is not an index" in capsys.readouterr().err
     assert sorted(p.name for p in folder.iterdir()) == listing
-
-
-def test_a_damaged_manifest_is_reported_not_a_traceback(
-    index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    broken = tmp_path / "index"
-    shutil.copytree(index, broken)
-    (broken / "manifest.json").write_text('{"embedding": ', encoding="utf-8")
-    assert main(["ask", "--index-dir", str(broken), "Wie viele Soldaten?"]) == 2
-    assert "damaged manifest.json; rebuild it with: python -m rag index --rebuild" in capsys.readouterr().err
-
-
-def test_a_missing_article_text_is_reported_with_the_rebuild_command(
-    index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    broken = tmp_path / "index"
-    shutil.copytree(index, broken)
-    (text,) = (broken / "articles").glob("*.txt")
-    text.unlink()  # article texts are read when a question needs them, not when the index opens
-    assert main(["ask", "--index-dir", str(broken), "Wie viele Soldaten nannte Schoigu?"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert f"The text of article {text.stem} is missing" in err
-    assert "rebuild the index with: python -m rag index --rebuild" in err
 
 
 @pytest.mark.parametrize(
