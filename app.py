@@ -158,8 +158,10 @@ def pick(question: str) -> None:
     st.session_state.pending = question
 
 
-def sidebar(bot: Bot | None, manifest: store.Manifest | None, read_only: bool) -> None:
+def sidebar(bot: Bot | None, manifest: store.Manifest | None, read_only: bool, notices: list[str]) -> None:
     st.header("Index")
+    for notice in notices:  # wrong with the index, though answers are not affected
+        st.warning(ui.escape(notice))
     if manifest is not None:
         st.markdown(ui.status_html(manifest), unsafe_allow_html=True)
     elif bot is not None:
@@ -232,12 +234,14 @@ def main() -> None:
     st.set_page_config(page_title="Ask the news", layout="centered")
     st.title("Ask the news")
     question = st.chat_input("Ask about the articles…", key="question", max_chars=1000)
-    bot, manifest, read_only = None, None, False
+    bot, manifest, read_only, notices = None, None, False, []
     try:
         settings = Settings()
         read_only = settings.read_only
         bot = load_bot(settings.model_dump_json())
         manifest = ensure_index(bot)
+        if manifest is not None:
+            notices = bot.retriever.notices  # opens the index now: damage is told before the first question
     except ValidationError as exc:
         err = exc.errors()[0]
         name = "RAG_" + "__".join(str(part) for part in err["loc"]).upper()
@@ -248,7 +252,7 @@ def main() -> None:
         log.exception("starting the bot failed")
         st.error(ui.escape(f"The bot could not start ({type(exc).__name__}: {exc}); see the server log."))
     with st.sidebar:
-        sidebar(bot, manifest, read_only)
+        sidebar(bot, manifest, read_only, notices)
     turns: list[Turn] = st.session_state.setdefault("turns", [])
     pending = st.session_state.pop("pending", None)
     question = question if question is not None else pending

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.config import Settings
-from rag.errors import RagError
+from rag.errors import RagError, one_line
 
 if TYPE_CHECKING:
     from rag.store import Manifest
@@ -127,19 +127,19 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     if bar is not None:
         bar.close()
     for line in report.notes:
-        print(f"note: {line}", file=sys.stderr)
+        print(f"note: {one_line(line)}", file=sys.stderr)
     for source, why in report.skipped:
-        print(f"skipped {source}: {why}", file=sys.stderr)
+        print(f"skipped {one_line(source)}: {one_line(why)}", file=sys.stderr)
     status = 0
     for dup, known in report.duplicates:
         if dup in paths:  # named on the command line: the user asked for exactly this file
             print(
-                f"error: {dup} has the same text as {known}, which is indexed; nothing was added for it.",
+                one_line(f"error: {dup} has the same text as {known}, which is indexed; nothing was added for it."),
                 file=sys.stderr,
             )
             status = 2
         else:
-            print(f"skipped {dup}: same text as {known}", file=sys.stderr)
+            print(one_line(f"skipped {dup}: same text as {known}"), file=sys.stderr)
     print(report.summary())
     return status
 
@@ -153,9 +153,11 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.health import precheck
     from rag.pipeline import Bot, check_question
 
     if args.jsonl:
+        precheck(settings)
         bot = Bot(settings)
         for line in sys.stdin:
             if not line.strip():
@@ -167,6 +169,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(out, ensure_ascii=False), flush=True)
         return 0
     check_question(args.question or "")
+    precheck(settings)  # a damaged index is told at once, not after the models load
     answer = Bot(settings).ask(args.question, k=args.k)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
@@ -210,17 +213,28 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
+    """What the index holds; then one ``error:`` line per problem found (exit 2 when any)."""
     import datetime
 
     from rag import store
     from rag.errors import IndexUnavailable
+    from rag.health import problems
 
     manifest = store.read_manifest(settings.index_dir)
     if manifest is None:
         raise IndexUnavailable(f"{settings.index_dir} is not an index; build it with: python -m rag index")
+    found = problems(settings, manifest)
+    try:
+        pending = store.read_manifest(settings.index_dir, store.PENDING)
+    except IndexUnavailable:
+        pending = None
+        found.append(
+            f"{settings.index_dir} holds a damaged {store.PENDING} (an unfinished build); "
+            "python -m rag index drops it and starts that build again"
+        )
     if args.json:
-        print(json.dumps(manifest.to_json(), ensure_ascii=False, indent=1))
-        return 0
+        print(json.dumps({**manifest.to_json(), "problems": found}, ensure_ascii=False, indent=1))
+        return 2 if found else 0
     built = datetime.datetime.fromtimestamp(manifest.built_at).isoformat(timespec="seconds")
     chunks = sum(a["chunks"] for a in manifest.articles.values())
     print(
@@ -229,7 +243,6 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     )
     if settings.chroma_url:
         print(_server_status(settings, manifest))
-    pending = store.read_manifest(settings.index_dir, store.PENDING)
     if pending is not None:
         print(
             f"  unfinished build for {pending.embedding['name']} ({len(pending.articles)} article(s) so far); "
@@ -237,7 +250,9 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         )
     for meta in sorted(manifest.articles.values(), key=lambda m: m["source"]):
         print(f"  {meta['source']}  {meta['chunks']} chunks  {meta['title']}")
-    return 0
+    for line in found:
+        print(f"error: {one_line(line)}", file=sys.stderr)
+    return 2 if found else 0
 
 
 def _server_status(settings: Settings, manifest: Manifest) -> str:

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag import lexicon, store
+from rag import lexicon, repair, store
 from rag.addresses import AddressGuard
 from rag.chunking import CHUNKER_VERSION, chunk_article, text_hash
 from rag.config import Settings
 from rag.errors import IndexUnavailable, InputError
 from rag.ingest import Source, collect_sources, is_url, load
+from rag.manifest import DamagedManifest
 from rag.types import Article
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def remove_sources(settings: Settings, names: Sequence[str], wait: float = 0.0) 
     index_dir = settings.index_dir
     if not (index_dir / store.MANIFEST).is_file():
         raise IndexUnavailable(f"{index_dir} is not an index; build it with: python -m rag index")
-    with store.writer_lock(index_dir, wait=wait):
+    with store.writer_lock(index_dir, wait=wait) as session:
         live = store.read_manifest(index_dir)
         if live is None:
             raise IndexUnavailable(f"{index_dir} is not an index; build it with: python -m rag index")
@@ -141,7 +142,7 @@ def remove_sources(settings: Settings, names: Sequence[str], wait: float = 0.0) 
             if not found:
                 raise InputError(f"{name} is not in the index; python -m rag status lists the indexed articles.")
             ids.extend(aid for aid in found if aid not in ids)
-        client = store.writer_client(index_dir, settings.chroma_url)
+        client = session.client(settings.chroma_url)
         pending = store.read_manifest(index_dir, store.PENDING)
         for manifest, file in ((live, store.MANIFEST), (pending, store.PENDING)):
             if manifest is None:
@@ -158,7 +159,11 @@ def remove_sources(settings: Settings, names: Sequence[str], wait: float = 0.0) 
                     report.removed.append(meta["source"])
         store.remove_stray_files(index_dir, set(live.articles) | (set(pending.articles) if pending else set()))
         lexicon.refresh(
-            index_dir, live.articles, _reader(index_dir, live), settings.chunk.max_chars, live.embedding["name"]
+            index_dir,
+            live.articles,
+            _reader(index_dir, live, settings.max_file_bytes),
+            settings.chunk.max_chars,
+            live.embedding["name"],
         )
         report.chunks_total = sum(m["chunks"] for m in live.articles.values())
     report.seconds = time.monotonic() - t0
@@ -206,9 +211,16 @@ class Indexer:
         articles not among ``present`` are removed."""
         report = report if report is not None else IndexReport()
         present = present if present is not None else {a.source for a in articles}
-        with store.writer_lock(self.dir, wait=wait):
-            live = store.read_manifest(self.dir)
-            pending = store.read_manifest(self.dir, store.PENDING)
+        with store.writer_lock(self.dir, wait=wait) as session:
+            client = None
+            try:
+                live = store.read_manifest(self.dir)
+            except DamagedManifest:
+                if not rebuild:
+                    raise
+                client = session.client(self.settings.chroma_url)
+                live = repair.recover(self.dir, client, self.settings, report.notes)
+            pending = repair.pending(self.dir, report.notes)
             fp = fingerprint(self.settings, self.encoders)
             staged = live is not None and (rebuild or live.fingerprint != fp)
             if not staged:
@@ -220,9 +232,11 @@ class Indexer:
             if live is None and not articles:
                 return report
             plan = self._plan(target, live if staged else None, articles, present, prune_under, report)
-            client = store.writer_client(self.dir, self.settings.chroma_url)
+            texts = [a.text for a, _ in plan.write]
+            store.check_space(self.dir, texts, self.settings.chunk.max_chars, self.settings.chroma_url is not None)
+            client = client or session.client(self.settings.chroma_url)
             owner = store.owner_tag(self.dir, self.settings.chroma_url)
-            if pending is not None and target is not pending:
+            if target is not pending:
                 store.remove_manifest(self.dir, store.PENDING)
             store.drop_orphans(client, [m for m in (live, target) if m is not None], owner)
             cols = [
@@ -230,6 +244,7 @@ class Indexer:
                 for name, enc in zip(target.collections.values(), self.encoders, strict=True)
             ]
             if not staged:
+                self._restore_texts(target, plan, report)
                 self._repair(cols, target, plan, report)
             self._apply(cols, target, plan, store.PENDING if staged else store.MANIFEST, report)
             if staged:
@@ -246,7 +261,7 @@ class Indexer:
             lexicon.refresh(
                 self.dir,
                 target.articles,
-                _reader(self.dir, target),
+                _reader(self.dir, target, self.settings.max_file_bytes),
                 self.settings.chunk.max_chars,
                 self.encoders[0].name,
                 embed=self.encoders[0],
@@ -375,11 +390,21 @@ class Indexer:
             report.removed.append(meta["source"])
 
     def _stored(self, aid: str, meta: dict[str, Any], report: IndexReport) -> Article | None:
-        """An indexed article from its stored text; None (and a note) when that text is gone."""
-        art = _stored_article(self.dir, aid, meta)
+        """An indexed article from its stored text (or its unchanged file); None (and a note) when
+        neither has it."""
+        art = repair.stored_article(self.dir, aid, meta, self.settings.max_file_bytes, report.notes)
         if art is None:
-            report.skipped.append((meta["source"], "its stored text is missing from the index; index the file again"))
+            report.skipped.append((meta["source"], "its stored text is lost from the index; index the file again"))
         return art
+
+    def _restore_texts(self, target: store.Manifest, plan: _Plan, report: IndexReport) -> None:
+        """Every listed article's stored text is checked; one that is lost is taken again from its
+        file, the file indexed again when it changed, else the article removed (rag.repair)."""
+        queued = {a.id for a, _ in plan.write} | {a.id for a in plan.rename} | set(plan.remove)
+        max_bytes = self.settings.max_file_bytes
+        write, remove = repair.restore_texts(self.dir, target.articles, queued, max_bytes, report.notes)
+        plan.write += write
+        plan.remove += remove
 
     def _repair(self, cols: list[Any], target: store.Manifest, plan: _Plan, report: IndexReport) -> None:
         """Queue listed articles whose chunks are missing from a collection (e.g. a store deleted by
@@ -403,18 +428,9 @@ class Indexer:
                 plan.carried.add(aid)
 
 
-def _stored_article(index_dir: Path, aid: str, meta: dict[str, Any]) -> Article | None:
-    """An indexed article read back from the index; None when its stored text is gone."""
-    try:
-        text = store.read_article_text(index_dir, aid)
-    except IndexUnavailable:
-        return None
-    return Article(aid, meta["source"], meta["title"], text, meta.get("lang", "de"))
-
-
-def _reader(index_dir: Path, manifest: store.Manifest) -> Callable[[str], Article | None]:
+def _reader(index_dir: Path, manifest: store.Manifest, max_bytes: int) -> Callable[[str], Article | None]:
     """Reads the manifest's articles back from the index, for the lexicon."""
-    return lambda aid: _stored_article(index_dir, aid, manifest.articles[aid])
+    return lambda aid: repair.stored_article(index_dir, aid, manifest.articles[aid], max_bytes)
 
 
 def _is_under(source: str, roots: Sequence[str]) -> bool:

@@ -49,6 +49,16 @@ def is_url(text: str) -> bool:
     return bool(_SCHEME.match(text))
 
 
+def is_utf8(text: str) -> bool:
+    """False for a string holding bytes that were not UTF-8 (a file name or argument in another
+    encoding reaches Python as lone surrogates, which cannot be stored or embedded)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def web_address(text: str) -> str:
     """``text`` when it is an address this program fetches, else an ``InputError`` saying so."""
     if not is_url(text) or urlparse(text).scheme.lower() not in ("http", "https"):
@@ -93,6 +103,8 @@ def _walk(folder: Path) -> list[Path]:
 def load(source: Source, max_bytes: int, timeout: float, guard: AddressGuard) -> Loaded:
     """The article behind one source, read, decoded and (for HTML) extracted; a web address is
     fetched only from addresses ``guard`` allows."""
+    if not is_utf8(source.name):  # a file name in another encoding: the index stores names as UTF-8
+        raise InputError(f"{source.name}: the name is not UTF-8 text; rename the file.")
     if source.path is None:
         return fetch_article(source.name, max_bytes, timeout, guard)
     return read_article(source.path, source.name, max_bytes)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +89,7 @@ class Lexicon:
     # writer so that a reader opening the same articles loads it instead of building it.
     bm25: dict[str, np.ndarray] | None = None
     bm25_key: list[str] | None = None
+    problem: str | None = None  # why the stored file could not be read, when it could not
 
     @classmethod
     def empty(cls, shape: dict[str, object]) -> Lexicon:
@@ -198,7 +198,8 @@ class ChunkTable(_Made[Chunk]):
 
 
 def load(index_dir: Path, shape: dict[str, object]) -> Lexicon:
-    """The stored lexicon when it was made with ``shape``; an empty one otherwise."""
+    """The stored lexicon when it was made with ``shape``; an empty one otherwise (with ``problem``
+    set when the file is there but cannot be read)."""
     path = index_dir / FILE
     if not path.is_file():
         return Lexicon.empty(shape)
@@ -206,17 +207,53 @@ def load(index_dir: Path, shape: dict[str, object]) -> Lexicon:
         with np.load(path, allow_pickle=False) as z:
             if json.loads(str(z["shape"])) != shape:
                 return Lexicon.empty(shape)
-            vocab = {t: i for i, t in enumerate(z["vocab"].tolist())}
-            ids, shas = z["ids"].tolist(), z["shas"].tolist()
-            art_ptr, spans = z["art_ptr"], z["spans"]
-            tok_ptr, toks = z["tok_ptr"], z["toks"]
-            sent_ptr, has_vectors = z["sent_ptr"], z["has_vectors"]
-            sent_starts, sent_vectors = z["sent_starts"], z["sent_vectors"]
-            bm25 = {k[5:]: z[k] for k in z.files if k.startswith("bm25_") and k != "bm25_key"}
-            bm25_key = z["bm25_key"].tolist() if "bm25_key" in z.files else None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        log.warning("ignoring an unreadable %s (%s); it is made again on the next index run", path, exc)
-        return Lexicon.empty(shape)
+            return _entries(z, shape)
+    except Exception as exc:  # any damage to a cache file means: make it again
+        found = Lexicon.empty(shape)
+        found.problem = damaged(path, exc)
+        log.debug("%s", found.problem)
+        return found
+
+
+def damaged(path: Path, exc: BaseException) -> str:
+    """One line on an unreadable lexicon file and what repairs it."""
+    return (
+        f"{path} is damaged ({type(exc).__name__}); answers are unchanged but opening the index is slower; "
+        "make it again with: python -m rag index"
+    )
+
+
+def check(index_dir: Path) -> str | None:
+    """None when the stored lexicon is absent or reads back whole (every array, checksums
+    included); else one line saying it is damaged."""
+    path = index_dir / FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            shape = json.loads(str(z["shape"]))
+            _entries(z, shape)
+    except Exception as exc:  # numpy and zipfile raise many types for a damaged file
+        return damaged(path, exc)
+    return None
+
+
+def _entries(z: Any, shape: dict[str, object]) -> Lexicon:
+    vocab = {t: i for i, t in enumerate(z["vocab"].tolist())}
+    ids, shas = z["ids"].tolist(), z["shas"].tolist()
+    art_ptr, spans = z["art_ptr"], z["spans"]
+    tok_ptr, toks = z["tok_ptr"], z["toks"]
+    sent_ptr, has_vectors = z["sent_ptr"], z["has_vectors"]
+    sent_starts, sent_vectors = z["sent_starts"], z["sent_vectors"]
+    bm25 = {k[5:]: z[k] for k in z.files if k.startswith("bm25_") and k != "bm25_key"}
+    bm25_key = z["bm25_key"].tolist() if "bm25_key" in z.files else None
+    if (
+        len(art_ptr) != len(ids) + 1
+        or int(art_ptr[-1]) != len(spans)
+        or len(tok_ptr) != len(spans) + 1
+        or int(tok_ptr[-1]) != len(toks)
+    ):
+        raise ValueError("its arrays do not fit together")
     entries = {}
     for k, (aid, sha) in enumerate(zip(ids, shas, strict=True)):
         a, b = int(art_ptr[k]), int(art_ptr[k + 1])

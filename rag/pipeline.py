@@ -15,6 +15,7 @@ from rag.embeddings import USEEmbeddings, load_embeddings
 from rag.errors import InputError
 from rag.generate import Reply, Writer
 from rag.indexer import IndexReport, Progress, index_paths
+from rag.ingest import is_utf8
 from rag.learned import AnswerModel
 from rag.learned import load as load_model
 from rag.retrieve import Retriever
@@ -52,6 +53,8 @@ def check_question(question: str) -> str:
     q = (question or "").strip()
     if not q:
         raise InputError("The question is empty; type a question about the articles.")
+    if not is_utf8(q):
+        raise InputError("The question holds bytes that are not UTF-8 text; type it again.")
     if len(q) > MAX_QUESTION_CHARS:
         raise InputError(f"The question is {len(q)} characters long; keep it under {MAX_QUESTION_CHARS}.")
     return q

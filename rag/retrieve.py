@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from rag import lexicon, store
+from rag import health, lexicon, store
 from rag.chunking import text_hash, widen
 from rag.config import Settings
-from rag.errors import IndexUnavailable
+from rag.errors import IndexUnavailable, disk_error
 from rag.indexer import fingerprint
 from rag.lexical import LexicalIndex, detect_language
 from rag.types import Chunk, Passage
@@ -79,6 +79,8 @@ class Retriever:
         path = self.settings.index_dir / store.MANIFEST
         stamp = path.stat().st_mtime_ns if path.exists() else None
         if not force and stamp == self._stamp:
+            if self.settings.chroma_url is None:
+                health.check_vector_store(self.settings.index_dir)  # e.g. deleted under a running app
             return False
         manifest = store.read_manifest(self.settings.index_dir)
         if manifest is None:
@@ -88,10 +90,13 @@ class Retriever:
             )
         self._check_model(manifest)
         if not force and self.settings.chroma_url is None:
-            store.reset_client_cache()  # another process wrote: a cached system would not see it
+            # Another process wrote: a cached system would not see it. The old one is closed first:
+            # two systems on one folder in one process can block each other after a failed write.
+            store.close_client(self._client)
+            store.reset_client_cache()
             self._client = None
         if self._client is None:
-            self._client = store.make_client(self.settings.index_dir, self.settings.chroma_url)
+            self._client = health.reader_client(self.settings.index_dir, self.settings.chroma_url, manifest)
         # Chroma loads a collection's vector graph on its first query (~0.4 s per 100k chunks):
         # start that now, while LangChain's store, the texts and the lexicon load.
         names = list(manifest.collections.values())
@@ -115,6 +120,10 @@ class Retriever:
         max_chars = self.settings.chunk.max_chars
         shape = lexicon.shape_of(max_chars, self.corpus_lang, self.encoders[0].name)
         stored = lexicon.load(self.settings.index_dir, shape)
+        # What is wrong with the index without changing any answer (shown beside the chat).
+        self.notices = [stored.problem] if stored.problem else []
+        for notice in self.notices:
+            log.warning("%s", notice)
         self.sentence_vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         entries = []
         for aid, meta in manifest.articles.items():
@@ -126,7 +135,7 @@ class Retriever:
             if entry.sentence_starts is not None and entry.sentence_vectors is not None:
                 self.sentence_vectors[aid] = (entry.sentence_starts, entry.sentence_vectors)
         lacking = len(self.articles) - len(self.sentence_vectors)
-        if lacking:
+        if lacking and not stored.problem:  # (a damaged lexicon is told once, above)
             # Answers still read every sentence (embedded on demand); ranking chunks by their best
             # sentence needs the stored vectors, which the next index run writes.
             log.warning(
@@ -169,6 +178,15 @@ class Retriever:
 
     # -- searching -----------------------------------------------------------------------
     def search(self, query: str, k: int | None = None) -> tuple[list[Passage], Trace]:
+        try:
+            return self._search(query, k)
+        except Exception as exc:  # the vector store failing for want of disk space or access: one line
+            failed = disk_error(exc, self.settings.index_dir, writing=False)
+            if failed is None:
+                raise
+            raise failed from exc
+
+    def _search(self, query: str, k: int | None) -> tuple[list[Passage], Trace]:
         k = k or self.settings.retrieve.k
         cfg = self.settings.retrieve
         qlang = detect_language(query)

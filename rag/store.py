@@ -18,72 +18,36 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
-import json
 import logging
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from rag.chunking import text_hash
-from rag.errors import IndexUnavailable
+from rag.errors import IndexUnavailable, disk_error
+from rag.manifest import (  # noqa: F401  (the index's parts are reached through this module)
+    MANIFEST,
+    PENDING,
+    Manifest,
+    atomic_write,
+    read_manifest,
+    remove_manifest,
+    write_manifest,
+)
 from rag.types import Article, Chunk
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
-PENDING = "manifest.next.json"
-FORMAT_VERSION = 1
 COLLECTION_PREFIX = "chunks-"
 BATCH = 32
 # What may sit in an index folder; a writer refuses a folder holding anything else.
 INDEX_ID = ".index-id"
 _OWN_NAMES = {MANIFEST, PENDING, "articles", "chroma", ".write.lock", ".gitkeep", INDEX_ID, "lexicon.npz"}
-
-
-@dataclass
-class Manifest:
-    """What an index holds; readers trust only what it lists."""
-
-    embedding: dict[str, Any]
-    collections: dict[str, str]
-    fingerprint: str
-    articles: dict[str, dict[str, Any]] = field(default_factory=dict)
-    built_at: float = 0.0
-    version: int = FORMAT_VERSION
-
-    def to_json(self) -> dict[str, Any]:
-        return self.__dict__.copy()
-
-
-def read_manifest(index_dir: Path, name: str = MANIFEST) -> Manifest | None:
-    path = index_dir / name
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        manifest = Manifest(**data)
-    except (ValueError, TypeError) as exc:
-        raise IndexUnavailable(
-            f"{index_dir} holds a damaged {name}; rebuild it with: python -m rag index --rebuild"
-        ) from exc
-    if manifest.version > FORMAT_VERSION:
-        raise IndexUnavailable(f"{index_dir} was written by a newer version of this program; update it.")
-    return manifest
-
-
-def write_manifest(index_dir: Path, manifest: Manifest, name: str = MANIFEST) -> None:
-    """Replace the manifest atomically: readers see the old one or the new one."""
-    manifest.built_at = time.time()
-    _atomic_write(index_dir / name, json.dumps(manifest.to_json(), ensure_ascii=False, indent=1))
-
-
-def remove_manifest(index_dir: Path, name: str) -> None:
-    (index_dir / name).unlink(missing_ok=True)
 
 
 def remove_stray_files(index_dir: Path, keep_articles: set[str]) -> None:
@@ -108,6 +72,33 @@ def check_index_dir(index_dir: Path) -> None:
         )
 
 
+# Disk space a run needs, estimated with room to spare so that a disk too full for it is told
+# before anything is written (a store that runs out of space mid-write cannot be read again until
+# space is freed). Per chunk: the vectors of both encoders with their log and graph copies, the
+# metadata, the sentence vectors (about 23 KB measured on the seed setup; kept remotely in
+# server mode); plus the lexicon and manifest, which are rewritten whole.
+SPACE_PER_CHUNK = 64 * 1024
+SPACE_PER_CHUNK_SERVER = 4 * 1024
+SPACE_FIXED = 256 * 1024
+
+
+def check_space(index_dir: Path, texts: list[str], max_chars: int, server: bool) -> None:
+    """Refuse, before writing, a run the disk holding ``index_dir`` has clearly no room for."""
+    if not texts:
+        return
+    chunks = sum(len(t) // max(max_chars // 2, 1) + 1 for t in texts)
+    rewritten = sum(p.stat().st_size for p in (index_dir / "lexicon.npz", index_dir / MANIFEST) if p.is_file())
+    per_chunk = SPACE_PER_CHUNK_SERVER if server else SPACE_PER_CHUNK
+    need = SPACE_FIXED + rewritten + chunks * per_chunk + 4 * sum(len(t.encode("utf-8")) for t in texts)
+    free = shutil.disk_usage(index_dir).free
+    if free < need:
+        raise IndexUnavailable(
+            f"The disk holding {index_dir} is too full for this run ({free / 1e6:.1f} MB free, about "
+            f"{need / 1e6:.1f} MB needed); the index keeps its last complete state. Free some space, then run: "
+            "python -m rag index"
+        )
+
+
 def article_path(index_dir: Path, article_id: str) -> Path:
     return index_dir / "articles" / f"{article_id}.txt"
 
@@ -115,18 +106,39 @@ def article_path(index_dir: Path, article_id: str) -> Path:
 def write_article_text(index_dir: Path, article_id: str, text: str) -> None:
     path = article_path(index_dir, article_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, text)
+    atomic_write(path, text)
 
 
-def read_article_text(index_dir: Path, article_id: str) -> str:
+def read_article_text(index_dir: Path, article_id: str, sha: str | None = None) -> str:
+    """The stored text of an article; ``IndexUnavailable`` when it is missing, or when it is not
+    the text the index was built from (its hash is not ``sha``)."""
     path = article_path(index_dir, article_id)
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
         raise IndexUnavailable(
-            f"The text of article {article_id} is missing from {index_dir}; "
-            "rebuild the index with: python -m rag index --rebuild"
+            f"The stored text of article {article_id} is missing from {index_dir}; restore it with: python -m rag index"
         ) from exc
+    except (OSError, ValueError) as exc:  # unreadable, or bytes that are not UTF-8
+        raise _damaged_text(index_dir, article_id) from exc
+    if sha and text_hash(text) != sha:
+        raise _damaged_text(index_dir, article_id)
+    return text
+
+
+def stored_text_ok(index_dir: Path, article_id: str, sha: str | None) -> bool:
+    """True when the article's stored text is there and (with ``sha``) is the text indexed."""
+    try:
+        read_article_text(index_dir, article_id, sha)
+    except IndexUnavailable:
+        return False
+    return True
+
+
+def _damaged_text(index_dir: Path, article_id: str) -> IndexUnavailable:
+    return IndexUnavailable(
+        f"The stored text of article {article_id} in {index_dir} is damaged; restore it with: python -m rag index"
+    )
 
 
 class Shelf(Mapping[str, Article]):
@@ -142,7 +154,7 @@ class Shelf(Mapping[str, Article]):
         found = self._read.get(article_id)
         if found is None:
             m = self._metas[article_id]
-            text = read_article_text(self._dir, article_id)
+            text = read_article_text(self._dir, article_id, m.get("sha"))
             found = Article(article_id, m["source"], m["title"], text, m.get("lang", "de"))
             self._read[article_id] = found
         return found
@@ -154,22 +166,38 @@ class Shelf(Mapping[str, Article]):
         return len(self._metas)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+class WriteSession:
+    """What a writer holding the lock opened: its store clients, closed when the write fails so
+    that a store left mid-write (e.g. on a full disk) holds no file locks in this process."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self._clients: list[Any] = []
+
+    def client(self, chroma_url: str | None) -> Any:
+        made = writer_client(self.index_dir, chroma_url)
+        self._clients.append(made)
+        return made
+
+    def close(self) -> None:
+        for made in self._clients:
+            close_client(made)
+        self._clients.clear()
 
 
 @contextlib.contextmanager
-def writer_lock(index_dir: Path, wait: float = 0.0) -> Iterator[None]:
-    """Hold the single-writer lock of ``index_dir``; wait up to ``wait`` seconds for it."""
+def writer_lock(index_dir: Path, wait: float = 0.0) -> Iterator[WriteSession]:
+    """Hold the single-writer lock of ``index_dir``; wait up to ``wait`` seconds for it. A write
+    that fails for want of disk space or write access ends as a one-line ``IndexUnavailable``."""
     check_index_dir(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    path = index_dir / ".write.lock"
-    fh = open(path, "a+")
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(index_dir / ".write.lock", "a+")
+    except OSError as exc:
+        failed = disk_error(exc, index_dir)
+        if failed is None:
+            raise
+        raise failed from exc
     deadline = time.monotonic() + wait
     told = False
     while True:
@@ -189,15 +217,24 @@ def writer_lock(index_dir: Path, wait: float = 0.0) -> Iterator[None]:
                 log.warning("%s is being updated by %s; waiting up to %g s for it", index_dir, holder, wait)
                 told = True
             time.sleep(0.2)
+    session = WriteSession(index_dir)
     try:
         fh.seek(0)
         fh.truncate()
         fh.write(f"process {os.getpid()}")
         fh.flush()
-        yield
+        yield session
+    except BaseException as exc:
+        session.close()
+        failed = disk_error(exc, index_dir) if isinstance(exc, Exception) else None
+        if failed is None:
+            raise
+        reset_client_cache()  # the next client starts from what is on disk, not from a failed store
+        raise failed from exc
     finally:
         fcntl.flock(fh, fcntl.LOCK_UN)
-        fh.close()
+        with contextlib.suppress(OSError):  # flushing the holder's name may fail again on a full disk
+            fh.close()
 
 
 def make_client(index_dir: Path, chroma_url: str | None) -> Any:
@@ -207,7 +244,11 @@ def make_client(index_dir: Path, chroma_url: str | None) -> Any:
 
     settings = ChromaSettings(anonymized_telemetry=False)
     if not chroma_url:
-        return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=settings)
+        try:
+            return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=settings)
+        except Exception:
+            reset_client_cache()  # a store that failed to start (e.g. a full disk) must not be reused
+            raise
     url = urlparse(chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname or url.path.strip("/"):
         raise IndexUnavailable(f"RAG_CHROMA_URL={chroma_url!r} is not an http(s)://host:port URL.")
@@ -317,7 +358,7 @@ def owner_tag(index_dir: Path, chroma_url: str | None) -> str | None:
         return None
     path = index_dir / INDEX_ID
     if not path.is_file():
-        _atomic_write(path, uuid.uuid4().hex)
+        atomic_write(path, uuid.uuid4().hex)
     return path.read_text(encoding="utf-8").strip()
 
 
@@ -335,6 +376,13 @@ def reset_client_cache() -> None:
     from chromadb.api.shared_system_client import SharedSystemClient
 
     SharedSystemClient.clear_system_cache()
+
+
+def close_client(client: Any | None) -> None:
+    """Release an embedded store's files and background work (an HTTP client has nothing to release)."""
+    if client is not None and hasattr(client, "close"):
+        with contextlib.suppress(Exception):  # already closed, or failed to start
+            client.close()
 
 
 def vectorstore(client: Any, name: str, embeddings: Any) -> Any:
@@ -414,7 +462,7 @@ def drop_orphans(client: Any, manifests: list[Manifest], owner: str | None = Non
     for name in collection_names(client):
         if name in names:
             continue
-        if owner is not None and _owner_of(client, name) != owner:
+        if owner is not None and owner_of(client, name) != owner:
             log.debug("leaving collection %s alone: another index's", name)
             continue
         delete_collection(client, name)
@@ -427,7 +475,7 @@ def drop_orphans(client: Any, manifests: list[Manifest], owner: str | None = Non
                 col.delete(ids=col.get(include=[])["ids"])
 
 
-def _owner_of(client: Any, name: str) -> str | None:
+def owner_of(client: Any, name: str) -> str | None:
     try:
         return (client.get_collection(name).metadata or {}).get("index")
     except Exception:  # deleted meanwhile; Chroma raises several types for it

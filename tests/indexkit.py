@@ -1,17 +1,22 @@
-"""Helpers for the index tests: small articles, index snapshots, a local web server."""
+"""Helpers for the index tests: small articles, index snapshots, a local web server, a small or
+read-only disk."""
 
 from __future__ import annotations
 
 import contextlib
 import http.server
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
+
+import pytest
 
 from rag import store
 
@@ -210,3 +215,56 @@ def recording_server(
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, headroom: int, contents: Path, size: str = "16m") -> Iterator[tuple[Path, Path]]:
+    """A small tmpfs at ``folder`` holding a copy of the index ``contents`` and a filler file that
+    leaves ``headroom`` bytes free; yields (the index, the filler). Skips the test only when the
+    mount itself fails (it needs root)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = _run("mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder))
+    if mounted.returncode != 0:
+        pytest.skip(f"a full disk needs a small tmpfs, and `mount -t tmpfs` failed: {mounted.stderr.strip()}")
+    try:
+        shutil.copytree(contents, folder / "index")
+        filler = folder / "filler"
+        with open(filler, "wb") as fh:
+            fh.write(b"\0" * max(shutil.disk_usage(folder).free - headroom, 0))
+        yield folder / "index", filler
+    finally:
+        if _run("umount", str(folder)).returncode != 0:
+            _run("umount", "-l", str(folder))
+
+
+@contextlib.contextmanager
+def read_only(source: Path, mountpoint: Path) -> Iterator[Path]:
+    """``source`` where nobody can write it, not even root: a read-only bind mount at
+    ``mountpoint``; where mounting fails, the files made immutable in place (``chattr -R +i``).
+    Yields the read-only path. Skips the test only when both fail."""
+    mountpoint.mkdir(parents=True, exist_ok=True)
+    bound = _run("mount", "--bind", str(source), str(mountpoint))
+    if bound.returncode == 0:
+        if _run("mount", "-o", "remount,bind,ro", str(mountpoint)).returncode == 0:
+            try:
+                yield mountpoint
+            finally:
+                if _run("umount", str(mountpoint)).returncode != 0:
+                    _run("umount", "-l", str(mountpoint))
+            return
+        _run("umount", str(mountpoint))
+    frozen = _run("chattr", "-R", "+i", str(source))
+    if frozen.returncode != 0:
+        _run("chattr", "-R", "-i", str(source))
+        pytest.skip(
+            f"no read-only folder can be made here: a bind mount failed ({bound.stderr.strip()}) "
+            f"and so did chattr +i ({frozen.stderr.strip()})"
+        )
+    try:
+        yield source
+    finally:
+        _run("chattr", "-R", "-i", str(source))

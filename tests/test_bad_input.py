@@ -1,5 +1,6 @@
 """Every bad input: a one-line message, a non-zero exit from the command line, the index untouched
-(its manifest, the rows of every collection and the stored texts are compared before and after)."""
+(its manifest, the rows of every collection and the stored texts are compared before and after).
+Damaged index files are in test_damage.py."""
 
 from __future__ import annotations
 
@@ -125,30 +126,6 @@ def test_a_folder_that_is_not_an_index_is_refused(tmp_path: Path, capsys: pytest
     assert sorted(p.name for p in folder.iterdir()) == listing
 
 
-def test_a_damaged_manifest_is_reported_not_a_traceback(
-    index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    broken = tmp_path / "index"
-    shutil.copytree(index, broken)
-    (broken / "manifest.json").write_text('{"embedding": ', encoding="utf-8")
-    assert main(["ask", "--index-dir", str(broken), "Wie viele Soldaten?"]) == 2
-    assert "damaged manifest.json; rebuild it with: python -m rag index --rebuild" in capsys.readouterr().err
-
-
-def test_a_missing_article_text_is_reported_with_the_rebuild_command(
-    index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    broken = tmp_path / "index"
-    shutil.copytree(index, broken)
-    (text,) = (broken / "articles").glob("*.txt")
-    text.unlink()  # article texts are read when a question needs them, not when the index opens
-    assert main(["ask", "--index-dir", str(broken), "Wie viele Soldaten nannte Schoigu?"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert f"The text of article {text.stem} is missing" in err
-    assert "rebuild the index with: python -m rag index --rebuild" in err
-
-
 @pytest.mark.parametrize(
     ("path", "message"),
     [
@@ -205,3 +182,41 @@ def test_an_upload_name_that_leaves_seeds_is_refused(tmp_path: Path) -> None:
     for name in ("../../etc/passwd.txt", "/tmp/x.txt", "..\\x.txt"):
         with pytest.raises(InputError, match="rename the file and upload it again"):
             safe_seed_path(tmp_path / "seeds", name)
+
+
+def test_bytes_that_are_not_utf8_in_a_question_or_a_file_name_are_refused(index: Path, tmp_path: Path) -> None:
+    """A command line passes bytes: a question or a file name in another encoding gets one line."""
+    folder = tmp_path / "latin1"
+    folder.mkdir()
+    (folder / os.fsdecode(b"br\xfccke.txt")).write_text(BRIDGE, encoding="utf-8")
+    (folder / "newline\nname.txt").write_text(BRIDGE.replace("48", "49"), encoding="utf-8")
+    before = snapshot(index)
+    runs = [
+        (["ask", "--index-dir", str(index), b"Wie viele Soldaten \xfcberquerten?"], "The question holds bytes"),
+        (["index", "--quiet", "--index-dir", str(index), os.fsencode(folder / os.fsdecode(b"br\xfccke.txt"))], ""),
+    ]
+    for args, message in runs:
+        run = subprocess.run(
+            [sys.executable, "-m", "rag", *args], capture_output=True, cwd=ROOT, timeout=120, check=False
+        )
+        err = run.stderr.decode("utf-8")
+        assert run.returncode == 2, err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        assert message in err
+    assert "br\\udcfccke.txt: the name is not UTF-8 text; rename the file." in err
+    assert snapshot(index) == before
+    # Found in a folder, such a name is skipped with a line of its own; the other file is indexed.
+    copy = tmp_path / "index"
+    shutil.copytree(index, copy)
+    run = subprocess.run(
+        [sys.executable, "-m", "rag", "index", "--quiet", "--index-dir", str(copy), str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "the name is not UTF-8 text; rename the file." in run.stderr
+    assert run.stdout.startswith("Indexed 1 new")
+    assert all(line.startswith(("skipped ", "note: ")) for line in run.stderr.splitlines()), run.stderr
