@@ -26,10 +26,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.loadkit import CHROMIUM_ARGS, Asked, ChatPage, chromium, large_article, plans, same_text, streamlit_server
+from bench.loadkit import (
+    CHROMIUM_ARGS,
+    Asked,
+    ChatPage,
+    chromium,
+    cpu_seconds,
+    descendants,
+    large_article,
+    plans,
+    same_text,
+    streamlit_server,
+)
 from bench.scalekit import COLD_QUESTION, ENV, SEED, machine, peak_rss_of, percentiles
 
 Key = tuple[str, tuple[str, ...]]
@@ -76,9 +88,20 @@ def differs(asked: Asked, ref: Any) -> str | None:
 
 
 # -- driving the page ----------------------------------------------------------------------------
-async def session(page: ChatPage, n: int, questions: Sequence[str]) -> list[Asked]:
+@dataclass
+class Load:
+    """How the sessions behave, and what to watch while they ask."""
+
+    per_session: int = 5
+    think: float = 0.0  # seconds a person reads an answer before asking the next question
+    server_pid: int | None = None
+
+
+async def session(page: ChatPage, n: int, questions: Sequence[str], think: float) -> list[Asked]:
     out, history = [], []
-    for q in questions:
+    for i, q in enumerate(questions):
+        if i and think:
+            await asyncio.sleep(think)
         asked = await page.ask(n, q, history)
         out.append(asked)
         if asked.error is None:  # the page keeps only answered questions as the conversation
@@ -86,27 +109,38 @@ async def session(page: ChatPage, n: int, questions: Sequence[str]) -> list[Aske
     return out
 
 
-async def level(browser: Any, url: str, sessions: Sequence[Sequence[str]]) -> tuple[list[Asked], float]:
-    """Every session in its own browser context, opened first, then all asking at once; the answers
-    and the seconds from the first question to the last answer."""
-    contexts = [await browser.new_context(viewport={"width": 1280, "height": 900}) for _ in sessions]
+async def level(browser: Any, url: str, sessions: Sequence[Sequence[str]], load: Load) -> tuple[list[Asked], dict]:
+    """Every session in its own browser context, opened first, then all asking at once; the answers,
+    and the seconds from the first question to the last answer with the CPU seconds the server and
+    the benchmark's own processes (this one, the browser and its driver) used meanwhile."""
+    # Animations (the spinner, the running indicator) only cost the shared CPU here.
+    contexts = [
+        await browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce") for _ in sessions
+    ]
     try:
         pages = [ChatPage(await ctx.new_page()) for ctx in contexts]
         await asyncio.gather(*(p.open(url) for p in pages))
-        t0 = time.perf_counter()
-        done = await asyncio.gather(*(session(p, n, qs) for n, (p, qs) in enumerate(zip(pages, sessions, strict=True))))
-        wall = time.perf_counter() - t0
+        ours = descendants(os.getpid(), leave_out=load.server_pid)
+        server = [load.server_pid] if load.server_pid else []
+        cpu0, t0 = (cpu_seconds(server), cpu_seconds(ours)), time.perf_counter()
+        asking = zip(pages, sessions, strict=True)
+        done = await asyncio.gather(*(session(p, n, qs, load.think) for n, (p, qs) in enumerate(asking)))
+        used = {
+            "wall_s": round(time.perf_counter() - t0, 2),
+            "server_cpu_s": round(cpu_seconds(server) - cpu0[0], 2),
+            "bench_cpu_s": round(cpu_seconds(ours) - cpu0[1], 2),
+        }
         for n, p in enumerate(pages):
             for problem in p.problems:
                 print(f"  session {n}: {problem}", flush=True)
-        return [a for answers in done for a in answers], wall
+        return [a for answers in done for a in answers], used
     finally:
         for ctx in contexts:
             await ctx.close()
 
 
 def summary(
-    answers: list[Asked], wall: float, refs: dict[Key, Any], load: tuple[list[float], list[float]]
+    answers: list[Asked], used: dict[str, float], refs: dict[Key, Any], load: tuple[list[float], list[float]]
 ) -> dict[str, Any]:
     times = [a.seconds for a in answers if a.seconds is not None]
     diffs = [(a, differs(a, refs.get((a.question, tuple(a.history))))) for a in answers]
@@ -123,8 +157,10 @@ def summary(
         "equal_to_single_user": sum(a.error is None and d is None for a, d in diffs),
         "differences": [f"{a.question}: {d}" for a, d in diffs if d][:5],
         "renderings_differ": sum(len(texts) > 1 for texts in rendered.values()),
-        "wall_s": round(wall, 2),
-        "answers_per_s": round(len(times) / wall, 2) if wall else 0.0,
+        **used,
+        "answers_per_s": round(len(times) / used["wall_s"], 2) if used["wall_s"] else 0.0,
+        "server_cpu_per_answer_s": round(used["server_cpu_s"] / len(times), 3) if times else None,
+        "bench_cpu_per_answer_s": round(used["bench_cpu_s"] / len(times), 3) if times else None,
         "load_before": load[0],
         "load_after": load[1],
         "asked": [
@@ -139,20 +175,20 @@ def loadavg() -> list[float]:
 
 
 async def measure(
-    browser: Any, url: str, levels: Sequence[int], per_session: int, refs: dict[Key, Any], label: str
+    browser: Any, url: str, levels: Sequence[int], load: Load, refs: dict[Key, Any], label: str
 ) -> list[dict[str, Any]]:
     out = []
     for n in levels:
         before = loadavg()
-        answers, wall = await level(browser, url, plans(n, per_session))
-        row = {"phase": label} | summary(answers, wall, refs, (before, loadavg()))
+        answers, used = await level(browser, url, plans(n, load.per_session), load)
+        row = {"phase": label, "think_s": load.think} | summary(answers, used, refs, (before, loadavg()))
         print(f"[{label}] {table_row(row)}", flush=True)
         out.append(row)
     return out
 
 
 async def one_run(
-    url: str, levels: Sequence[int], per_session: int, refs: dict[Key, Any], article: Path | None
+    url: str, levels: Sequence[int], load: Load, refs: dict[Key, Any], article: Path | None
 ) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
@@ -164,10 +200,10 @@ async def one_run(
             await warm.open(url)
             await warm.ask(-1, COLD_QUESTION, [])  # the first question opens the index in the server
             await ctx.close()
-            rows = await measure(browser, url, levels, per_session, refs, "idle")
+            rows = await measure(browser, url, levels, load, refs, "idle")
             indexing = None
             if article is not None:
-                indexing, more = await while_indexing(browser, url, levels, per_session, refs, article)
+                indexing, more = await while_indexing(browser, url, levels, load, refs, article)
                 rows += more
             return {"levels": rows, "indexing": indexing}
         finally:
@@ -175,7 +211,7 @@ async def one_run(
 
 
 async def while_indexing(
-    browser: Any, url: str, levels: Sequence[int], per_session: int, refs: dict[Key, Any], article: Path
+    browser: Any, url: str, levels: Sequence[int], load: Load, refs: dict[Key, Any], article: Path
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One more session adds ``article`` in the sidebar; the levels are measured while it is indexed."""
     ctx = await browser.new_context()
@@ -184,7 +220,7 @@ async def while_indexing(
         await adder.open(url)
         job = asyncio.create_task(adder.add_file(article))
         await adder.indexing()
-        rows = await measure(browser, url, levels, per_session, refs, "indexing")
+        rows = await measure(browser, url, levels, load, refs, "indexing")
         started, seconds, outcome = await job
         finished = started + seconds
         for row in rows:
@@ -206,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     p.add_argument("--levels", default="1,5,10", help="comma-separated numbers of sessions asking at once")
     p.add_argument("--per-session", type=int, default=5, help="questions each session asks in turn")
+    p.add_argument("--think", type=float, default=0.0, help="seconds between an answer and the next question")
     p.add_argument("--runs", type=int, default=1, help="whole runs, each on a freshly started page (medians)")
     p.add_argument("--article-kb", type=int, default=300, help="size of the article indexed during the load; 0: skip")
     p.add_argument("--out", type=Path, default=Path("bench/results/load.json"))
@@ -233,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(index.parent, run_dir)
             article = large_article(work / "articles", args.article_kb, r + 1) if args.article_kb else None
             with streamlit_server(run_dir / "index", run_dir / "seeds", run_dir / "server.log") as (url, pid):
-                run = asyncio.run(one_run(url, levels, args.per_session, refs, article))
+                load = Load(args.per_session, args.think, pid)
+                run = asyncio.run(one_run(url, levels, load, refs, article))
                 run["server_peak_rss_mib"] = peak_rss_of(pid)
             for row in run["levels"]:
                 del row["_asked"]
@@ -250,19 +288,21 @@ def main(argv: list[str] | None = None) -> int:
 def table_row(row: dict[str, Any]) -> str:
     lat = row["latency"]
     ms = f"{lat['p50_ms'] / 1000:.2f} / {lat['p95_ms'] / 1000:.2f} / {lat['max_ms'] / 1000:.2f}" if lat else "-"
-    during = f" | {row['answered_while_indexing']}" if "answered_while_indexing" in row else " | -"
+    during = row.get("answered_while_indexing", "-")
+    cpu = f"{row['server_cpu_per_answer_s']:.2f} / {row['bench_cpu_per_answer_s']:.2f}" if lat else "-"
     return (
-        f"| {row['phase']} | {row['sessions']} | {row['answers']} | {row['errors']} | {ms} "
-        f"| {row['answers_per_s']:.1f} | {row['equal_to_single_user']}{during} "
+        f"| {row['phase']} | {row['sessions']} | {row['think_s']:g} | {row['answers']} | {row['errors']} | {ms} "
+        f"| {row['answers_per_s']:.1f} | {cpu} | {row['equal_to_single_user']} | {during} "
         f"| {row['load_before'][0]:.2f} -> {row['load_after'][0]:.2f} |"
     )
 
 
 def table(result: dict[str, Any]) -> str:
     out = [
-        "| phase | sessions | answers | errors | Enter to complete answer, s: p50 / p95 / max | answers/s "
-        "| equal to single-user | answered while indexing | load average before -> after |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| phase | sessions | think s | answers | errors | Enter to complete answer, s: p50 / p95 / max "
+        "| answers/s | CPU s per answer: server / browser and driver | equal to single-user "
+        "| answered while indexing | load average before -> after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r, run in enumerate(result["runs"]):
         out += [table_row(row) for row in run["levels"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,34 @@ _READ_ANSWER = """
   };
 }
 """
+
+
+# -- CPU time ----------------------------------------------------------------------------------
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU seconds the live processes ``pids`` have used so far."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def descendants(root: int, leave_out: int | None = None) -> list[int]:
+    """``root`` and every process started under it, without ``leave_out`` and what it started."""
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if pid == leave_out:
+            continue
+        found.append(pid)
+        todo += [child for child, up in parent.items() if up == pid]
+    return found
 
 
 def chromium() -> str:
@@ -163,7 +192,7 @@ class ChatPage:
     def _frame(self, payload: bytes | str) -> None:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-        if isinstance(payload, str):
+        if isinstance(payload, str) or len(payload) > 256:  # the end of a run is a short message
             return
         msg = ForwardMsg.FromString(payload)
         if msg.WhichOneof("type") != "script_finished":

@@ -57,7 +57,7 @@ def test_the_load_benchmark_reads_what_a_single_user_gets(
 ) -> None:
     """One browser session asks two questions in turn on the real page (`streamlit run app.py`): each
     is timed from Enter to the complete answer, and the answer and quotes shown are Bot.ask's."""
-    from bench.load import differs, one_run, single_user
+    from bench.load import Load, differs, one_run, single_user
     from bench.loadkit import plans, question_pool, streamlit_server
 
     shutil.copytree(seed_index, tmp_path / "index")
@@ -67,7 +67,7 @@ def test_the_load_benchmark_reads_what_a_single_user_gets(
     with streamlit_server(
         tmp_path / "index", tmp_path / "seeds", tmp_path / "server.log", RAG_CACHE_DIR=str(model_cache)
     ) as (url, _):
-        run = asyncio.run(one_run(url, [1], 2, refs, None))
+        run = asyncio.run(one_run(url, [1], Load(per_session=2), refs, None))
 
     (row,) = run["levels"]
     assert (row["answers"], row["errors"], row["sessions"]) == (2, 0, 1)
