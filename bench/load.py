@@ -43,6 +43,7 @@ from bench.loadkit import (
     streamlit_server,
 )
 from bench.scalekit import COLD_QUESTION, ENV, SEED, machine, peak_rss_of, percentiles
+from bench.wsclient import SocketPage
 
 Key = tuple[str, tuple[str, ...]]
 
@@ -77,7 +78,7 @@ def differs(asked: Asked, ref: Any) -> str | None:
     if ref is None:
         return "no single-user answer to compare with"
     if not same_text(asked.answer, ref.answer):
-        return f"answer {asked.answer[:80]!r} != {ref.answer[:80]!r}"
+        return f"answer {asked.answer!r} != {ref.answer!r}"
     quotes = [c.quote for c in ref.citations] if not ref.abstained else []
     if len(asked.quotes) != len(quotes) or not all(map(same_text, asked.quotes, quotes)):
         return f"quotes {asked.quotes} != {quotes}"
@@ -95,9 +96,10 @@ class Load:
     per_session: int = 5
     think: float = 0.0  # seconds a person reads an answer before asking the next question
     server_pid: int | None = None
+    client: str = "browser"  # or "socket": the page's websocket protocol, no browser drawing the page
 
 
-async def session(page: ChatPage, n: int, questions: Sequence[str], think: float) -> list[Asked]:
+async def session(page: ChatPage | SocketPage, n: int, questions: Sequence[str], think: float) -> list[Asked]:
     out, history = [], []
     for i, q in enumerate(questions):
         if i and think:
@@ -110,15 +112,17 @@ async def session(page: ChatPage, n: int, questions: Sequence[str], think: float
 
 
 async def level(browser: Any, url: str, sessions: Sequence[Sequence[str]], load: Load) -> tuple[list[Asked], dict]:
-    """Every session in its own browser context, opened first, then all asking at once; the answers,
-    and the seconds from the first question to the last answer with the CPU seconds the server and
-    the benchmark's own processes (this one, the browser and its driver) used meanwhile."""
-    # Animations (the spinner, the running indicator) only cost the shared CPU here.
-    contexts = [
-        await browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce") for _ in sessions
-    ]
+    """Every session in its own browser context (or websocket), opened first, then all asking at once;
+    the answers, and the seconds from the first question to the last answer with the CPU seconds the
+    server and the benchmark's own processes (this one, the browser and its driver) used meanwhile."""
+    contexts, pages = [], []
     try:
-        pages = [ChatPage(await ctx.new_page()) for ctx in contexts]
+        if load.client == "socket":
+            pages += [SocketPage() for _ in sessions]
+        else:  # animations (the spinner, the running indicator) would only cost the shared CPU here
+            viewport = {"width": 1280, "height": 900}
+            contexts += [await browser.new_context(viewport=viewport, reduced_motion="reduce") for _ in sessions]
+            pages += [ChatPage(await ctx.new_page()) for ctx in contexts]
         await asyncio.gather(*(p.open(url) for p in pages))
         ours = descendants(os.getpid(), leave_out=load.server_pid)
         server = [load.server_pid] if load.server_pid else []
@@ -135,6 +139,9 @@ async def level(browser: Any, url: str, sessions: Sequence[Sequence[str]], load:
                 print(f"  session {n}: {problem}", flush=True)
         return [a for answers in done for a in answers], used
     finally:
+        for page in pages:
+            if isinstance(page, SocketPage):
+                await page.close()
         for ctx in contexts:
             await ctx.close()
 
@@ -143,6 +150,7 @@ def summary(
     answers: list[Asked], used: dict[str, float], refs: dict[Key, Any], load: tuple[list[float], list[float]]
 ) -> dict[str, Any]:
     times = [a.seconds for a in answers if a.seconds is not None]
+    server = [a.server_seconds for a in answers if a.server_seconds is not None]
     diffs = [(a, differs(a, refs.get((a.question, tuple(a.history))))) for a in answers]
     rendered: dict[tuple[str, str], set[str]] = {}
     for a in answers:
@@ -154,6 +162,7 @@ def summary(
         "errors": sum(a.error is not None for a in answers),
         "error_examples": sorted({a.error for a in answers if a.error})[:5],
         "latency": percentiles(times) | {"max_ms": max(times) * 1000} if times else {},
+        "server_latency": percentiles(server) if server else {},
         "equal_to_single_user": sum(a.error is None and d is None for a, d in diffs),
         "differences": [f"{a.question}: {d}" for a, d in diffs if d][:5],
         "renderings_differ": sum(len(texts) > 1 for texts in rendered.values()),
@@ -164,7 +173,14 @@ def summary(
         "load_before": load[0],
         "load_after": load[1],
         "asked": [
-            {"session": a.session, "question": a.question, "seconds": a.seconds, "error": a.error} for a in answers
+            {
+                "session": a.session,
+                "question": a.question,
+                "seconds": a.seconds,
+                "server_seconds": a.server_seconds,
+                "error": a.error,
+            }
+            for a in answers
         ],
         "_asked": answers,  # dropped before the row is saved
     }
@@ -181,7 +197,8 @@ async def measure(
     for n in levels:
         before = loadavg()
         answers, used = await level(browser, url, plans(n, load.per_session), load)
-        row = {"phase": label, "think_s": load.think} | summary(answers, used, refs, (before, loadavg()))
+        row = {"phase": label, "client": load.client, "think_s": load.think}
+        row |= summary(answers, used, refs, (before, loadavg()))
         print(f"[{label}] {table_row(row)}", flush=True)
         out.append(row)
     return out
@@ -242,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     p.add_argument("--levels", default="1,5,10", help="comma-separated numbers of sessions asking at once")
     p.add_argument("--per-session", type=int, default=5, help="questions each session asks in turn")
+    p.add_argument(
+        "--client",
+        choices=["browser", "socket"],
+        default="browser",
+        help="browser: a Chromium page per session; socket: the page's websocket protocol, nothing drawn",
+    )
     p.add_argument("--think", type=float, default=0.0, help="seconds between an answer and the next question")
     p.add_argument("--runs", type=int, default=1, help="whole runs, each on a freshly started page (medians)")
     p.add_argument("--article-kb", type=int, default=300, help="size of the article indexed during the load; 0: skip")
@@ -270,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(index.parent, run_dir)
             article = large_article(work / "articles", args.article_kb, r + 1) if args.article_kb else None
             with streamlit_server(run_dir / "index", run_dir / "seeds", run_dir / "server.log") as (url, pid):
-                load = Load(args.per_session, args.think, pid)
+                load = Load(args.per_session, args.think, pid, args.client)
                 run = asyncio.run(one_run(url, levels, load, refs, article))
                 run["server_peak_rss_mib"] = peak_rss_of(pid)
             for row in run["levels"]:
@@ -288,10 +311,13 @@ def main(argv: list[str] | None = None) -> int:
 def table_row(row: dict[str, Any]) -> str:
     lat = row["latency"]
     ms = f"{lat['p50_ms'] / 1000:.2f} / {lat['p95_ms'] / 1000:.2f} / {lat['max_ms'] / 1000:.2f}" if lat else "-"
+    srv = row.get("server_latency") or {}
+    server = f"{srv['p50_ms'] / 1000:.2f} / {srv['p95_ms'] / 1000:.2f}" if srv else "-"
     during = row.get("answered_while_indexing", "-")
     cpu = f"{row['server_cpu_per_answer_s']:.2f} / {row['bench_cpu_per_answer_s']:.2f}" if lat else "-"
     return (
         f"| {row['phase']} | {row['sessions']} | {row['think_s']:g} | {row['answers']} | {row['errors']} | {ms} "
+        f"| {server} "
         f"| {row['answers_per_s']:.1f} | {cpu} | {row['equal_to_single_user']} | {during} "
         f"| {row['load_before'][0]:.2f} -> {row['load_after'][0]:.2f} |"
     )
@@ -300,9 +326,9 @@ def table_row(row: dict[str, Any]) -> str:
 def table(result: dict[str, Any]) -> str:
     out = [
         "| phase | sessions | think s | answers | errors | Enter to complete answer, s: p50 / p95 / max "
-        "| answers/s | CPU s per answer: server / browser and driver | equal to single-user "
-        "| answered while indexing | load average before -> after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| of it server, s: p50 / p95 | answers/s | CPU s per answer: server / browser and driver "
+        "| equal to single-user | answered while indexing | load average before -> after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r, run in enumerate(result["runs"]):
         out += [table_row(row) for row in run["levels"]]

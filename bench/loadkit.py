@@ -33,10 +33,14 @@ INDEX_TIMEOUT_S = 3600.0
 
 # What the page shows of the newest answer once its script run is over: the answer text (the first
 # Markdown block), the quotes highlighted in the citations, the "Searched:" caption, an error line,
-# and the whole message as the browser renders it. ``null`` while that answer is not complete yet:
-# fewer assistant messages than expected, or elements of the previous run still on the page.
+# and the whole message as the browser renders it. ``null`` until the page itself has handled the
+# end of the run (its script state is back to "notRunning", which it sets after applying every
+# element the run sent: the websocket frame arriving is not enough when the page is busy), with as
+# many assistant messages as expected and nothing left over from the previous run.
 _READ_ANSWER = """
 (n) => {
+  const app = document.querySelector('[data-test-script-state]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return null;
   const messages = [...document.querySelectorAll('[data-testid="stChatMessage"]')]
     .filter(m => m.querySelector('[data-testid="stChatMessageAvatarAssistant"]'));
   if (messages.length < n || document.querySelector('[data-stale="true"]')) return null;
@@ -165,6 +169,9 @@ class Asked:
     history: list[str]
     seconds: float | None = None  # from pressing Enter to the complete answer on the page
     done_at: float = 0.0  # time.monotonic() when it was complete
+    # From the question leaving the browser to the page's last message for it arriving: the server's
+    # share of ``seconds`` (the rest is the browser taking the key press and drawing the answer).
+    server_seconds: float | None = None
     answer: str = ""
     quotes: list[str] = field(default_factory=list)
     searched: str | None = None
@@ -181,12 +188,14 @@ class ChatPage:
     def __init__(self, page: Any) -> None:
         self.page = page
         self.runs = 0  # script runs finished successfully (whole page, not fragments)
+        self.sent_at = self.finished_at = 0.0  # time.perf_counter() of the question and of the run's end
         self.problems: list[str] = []
         self._changed = asyncio.Event()
         page.on("websocket", self._watch)
 
     def _watch(self, ws: Any) -> None:
         ws.on("framereceived", self._frame)
+        ws.on("framesent", self._sent)
         ws.on("close", lambda _: self._note("the page's websocket closed"))
 
     def _frame(self, payload: bytes | str) -> None:
@@ -199,9 +208,14 @@ class ChatPage:
             return
         if msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
             self.runs += 1
+            self.finished_at = time.perf_counter()
         elif msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
             self._note("the page's script failed to compile")
         self._changed.set()
+
+    def _sent(self, payload: bytes | str) -> None:
+        if not self.sent_at:  # the first message after the question: the question itself
+            self.sent_at = time.perf_counter()
 
     def _note(self, problem: str) -> None:
         self.problems.append(problem)
@@ -230,6 +244,7 @@ class ChatPage:
         runs = self.runs
         box = page.get_by_placeholder(QUESTION_BOX)
         await box.fill(question)
+        self.sent_at = 0.0
         started = time.perf_counter()
         await box.press("Enter")
         try:
@@ -241,6 +256,8 @@ class ChatPage:
             return asked
         asked.seconds = time.perf_counter() - started
         asked.done_at = time.monotonic()
+        if self.sent_at:
+            asked.server_seconds = self.finished_at - self.sent_at
         asked.answer, asked.quotes, asked.searched = got["answer"], got["quotes"], got["searched"]
         asked.text, asked.error = got["text"], got["error"]
         return asked
