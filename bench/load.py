@@ -36,6 +36,7 @@ from bench.loadkit import (
     ChatPage,
     chromium,
     cpu_seconds,
+    cpu_used,
     descendants,
     large_article,
     plans,
@@ -131,8 +132,8 @@ async def level(browser: Any, url: str, sessions: Sequence[Sequence[str]], load:
         done = await asyncio.gather(*(session(p, n, qs, load.think) for n, (p, qs) in enumerate(asking)))
         used = {
             "wall_s": round(time.perf_counter() - t0, 2),
-            "server_cpu_s": round(cpu_seconds(server) - cpu0[0], 2),
-            "bench_cpu_s": round(cpu_seconds(ours) - cpu0[1], 2),
+            "server_cpu_s": round(cpu_used(cpu0[0], server), 2),
+            "bench_cpu_s": round(cpu_used(cpu0[1], ours), 2),
         }
         for n, p in enumerate(pages):
             for problem in p.problems:

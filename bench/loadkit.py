@@ -61,14 +61,20 @@ _READ_ANSWER = """
 
 
 # -- CPU time ----------------------------------------------------------------------------------
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU seconds the live processes ``pids`` have used so far."""
-    total = 0.0
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User plus system CPU seconds each of the live processes ``pids`` has used so far."""
+    out = {}
     for pid in pids:
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def cpu_used(before: dict[int, float], pids: list[int]) -> float:
+    """CPU seconds the processes of ``before`` still running have used since."""
+    now = cpu_seconds(pids)
+    return sum(now[pid] - t for pid, t in before.items() if pid in now)
 
 
 def descendants(root: int, leave_out: int | None = None) -> list[int]:

@@ -56,8 +56,9 @@ def test_the_load_benchmark_reads_what_a_single_user_gets(
     seed_index: Path, seed_bot: Any, model_cache: Path, tmp_path: Path
 ) -> None:
     """One browser session asks two questions in turn on the real page (`streamlit run app.py`): each
-    is timed from Enter to the complete answer, and the answer and quotes shown are Bot.ask's."""
-    from bench.load import Load, differs, one_run, single_user
+    is timed from Enter to the complete answer, and the answer and quotes shown are Bot.ask's. A
+    session on the page's websocket protocol reads the same."""
+    from bench.load import Load, differs, level, one_run, single_user
     from bench.loadkit import plans, question_pool, streamlit_server
 
     shutil.copytree(seed_index, tmp_path / "index")
@@ -68,6 +69,7 @@ def test_the_load_benchmark_reads_what_a_single_user_gets(
         tmp_path / "index", tmp_path / "seeds", tmp_path / "server.log", RAG_CACHE_DIR=str(model_cache)
     ) as (url, _):
         run = asyncio.run(one_run(url, [1], Load(per_session=2), refs, None))
+        socket, _ = asyncio.run(level(None, url, sessions, Load(client="socket")))
 
     (row,) = run["levels"]
     assert (row["answers"], row["errors"], row["sessions"]) == (2, 0, 1)
@@ -80,3 +82,6 @@ def test_the_load_benchmark_reads_what_a_single_user_gets(
     assert all(0 < a.seconds < 60 for a in (first, second))
     other = seed_bot.ask(next(q for q in question_pool() if "Biden propose to meet" in q))  # a place
     assert differs(first, other) is not None
+    for shown, seen in zip(socket, (first, second), strict=True):
+        assert differs(shown, refs[(shown.question, tuple(shown.history))]) is None
+        assert (shown.answer.split(), shown.quotes) == (seen.answer.split(), seen.quotes)
