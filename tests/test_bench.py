@@ -1,12 +1,16 @@
 """The scale benchmark: saved runs are merged size by size, a size measured without the LangChain
 default says so instead of failing, and a cold process's answer and peak memory are read (no timing
-is asserted: the figures come from the saved run)."""
+is asserted: the figures come from the saved run). The load benchmark drives the real chat page in
+a browser and reads back what a single user gets."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +52,39 @@ def test_a_cold_ask_reports_its_answer_and_peak_memory(seed_index: Path, seed_bo
     assert "Soldaten" in expected
     assert got["first_line"] == expected
     assert 100 < got["peak_rss_mib"] < 1024
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs the system Chromium: run `make browser`")
+def test_the_load_benchmark_reads_what_a_single_user_gets(
+    seed_index: Path, seed_bot: Any, model_cache: Path, tmp_path: Path
+) -> None:
+    """One browser session asks two questions in turn on the real page (`streamlit run app.py`): each
+    is timed from Enter to the complete answer, and the answer and quotes shown are Bot.ask's. A
+    session on the page's websocket protocol reads the same."""
+    from bench.load import Load, differs, level, one_run, single_user
+    from bench.loadkit import plans, question_pool, streamlit_server
+
+    shutil.copytree(seed_index, tmp_path / "index")
+    (tmp_path / "seeds").mkdir()
+    sessions = plans(1, 2)
+    refs = single_user(seed_bot, sessions)
+    with streamlit_server(
+        tmp_path / "index", tmp_path / "seeds", tmp_path / "server.log", RAG_CACHE_DIR=str(model_cache)
+    ) as (url, _):
+        run = asyncio.run(one_run(url, [1], Load(per_session=2), refs, None))
+        socket, _ = asyncio.run(level(None, url, sessions, Load(client="socket")))
+
+    (row,) = run["levels"]
+    assert (row["answers"], row["errors"], row["sessions"]) == (2, 0, 1)
+    assert row["equal_to_single_user"] == 2, row["differences"]
+    first, second = row["_asked"]
+    expected = refs[(sessions[0][0], ())]
+    assert "40.000" in first.answer and first.answer.split() == expected.answer.split()
+    assert first.quotes and first.quotes[0] == expected.citations[0].quote
+    assert second.history == [sessions[0][0]]
+    assert all(0 < a.seconds < 60 for a in (first, second))
+    other = seed_bot.ask(next(q for q in question_pool() if "Biden propose to meet" in q))  # a place
+    assert differs(first, other) is not None
+    for shown, seen in zip(socket, (first, second), strict=True):
+        assert differs(shown, refs[(shown.question, tuple(shown.history))]) is None
+        assert (shown.answer.split(), shown.quotes) == (seen.answer.split(), seen.quotes)

@@ -1,16 +1,22 @@
 """The second encoder splits text with sentencepiece's C++ library instead of the USE package's own
-pure-Python port: the pieces, and so the vectors every existing index holds, must stay the same."""
+pure-Python port: the pieces, and so the vectors every existing index holds, must stay the same.
+A question's vectors are made at once while an article added in the chat page is being embedded."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from conftest import SEED
 
 from rag.chunking import article_sentences
-from rag.embeddings import USEEmbeddings
+from rag.embeddings import USEEmbeddings, background
+
+XQUAD = Path(__file__).resolve().parents[1] / "bench" / "data" / "xquad-dev" / "articles"
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +75,32 @@ def test_an_unwritable_cache_folder_reads_the_packed_weights(sentences: list[str
     vec = USEEmbeddings(cache_dir=blocker / "cache").embed_query(sentences[0])
     np.testing.assert_array_equal(vec, USEEmbeddings().embed_query(sentences[0]))
     assert blocker.read_text(encoding="utf-8").startswith("a file")
+
+
+@pytest.mark.parametrize(("which", "count"), [(0, 48), (1, 1500)], ids=["e5", "use"])
+def test_a_question_does_not_wait_for_background_embedding(encoders: list[Any], which: int, count: int) -> None:
+    """Both encoders: a question's vector is made while a large background call (indexing from the chat
+    page) is still running, and it and the background vectors are the ones made without the other."""
+    enc = encoders[which]
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(XQUAD.glob("*.txt")))
+    texts = [text[s.start : s.end] for s in article_sentences(text)][:count]
+    question = "Wer gewann den Super Bowl 50?"
+    alone = enc.embed_query(question)
+    made: list[list[list[float]]] = []
+
+    def index() -> None:
+        with background():
+            made.append(enc.embed_documents(texts))
+
+    worker = threading.Thread(target=index)
+    worker.start()
+    time.sleep(0.3)
+    assert worker.is_alive(), "the background call ended too soon to test anything"
+    vector = enc.embed_query(question)
+    answered_meanwhile = worker.is_alive()
+    worker.join()
+    assert answered_meanwhile
+    np.testing.assert_array_equal(vector, alone)
+    assert len(made[0]) == len(texts)
+    np.testing.assert_allclose(made[0][:8], enc.embed_documents(texts[:8]), atol=1e-6)
+    np.testing.assert_allclose(made[0][-3:], enc.embed_documents(texts[-3:]), atol=1e-6)
