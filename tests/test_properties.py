@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from rag import lexicon, store
+from rag.addresses import AddressGuard
 from rag.chunking import article_sentences, chunk_article, paragraphs, sentences, text_hash, widen
 from rag.config import Settings
 from rag.errors import InputError, one_line
@@ -154,7 +155,7 @@ def test_a_file_of_any_name_in_a_folder_is_read_or_refused_by_name(
     (folder / os.fsdecode(stem[:200] + b".txt")).write_text("Die Brücke ist 412 Meter lang.", encoding="utf-8")
     (source,) = collect_sources([folder])
     try:
-        article = load(source, 100_000, 1.0).article
+        article = load(source, 100_000, 1.0, AddressGuard()).article
     except InputError as exc:
         _one_line(exc)
         assert not is_utf8(source.name)
