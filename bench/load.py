@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -101,10 +102,14 @@ class Load:
 
 
 async def session(page: ChatPage | SocketPage, n: int, questions: Sequence[str], think: float) -> list[Asked]:
+    """One person asking ``questions`` in turn. With a ``think`` time, they start within the first
+    ``think`` seconds and read each answer for 0.5-1.5 times ``think`` (drawn with seed ``n``), so
+    that the sessions do not ask in step."""
     out, history = [], []
+    pauses = random.Random(n)
     for i, q in enumerate(questions):
-        if i and think:
-            await asyncio.sleep(think)
+        if think:
+            await asyncio.sleep(pauses.uniform(0.5, 1.5) * think if i else pauses.uniform(0, think))
         asked = await page.ask(n, q, history)
         out.append(asked)
         if asked.error is None:  # the page keeps only answered questions as the conversation
@@ -266,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         default="browser",
         help="browser: a Chromium page per session; socket: the page's websocket protocol, nothing drawn",
     )
-    p.add_argument("--think", type=float, default=0.0, help="seconds between an answer and the next question")
+    p.add_argument(
+        "--think", type=float, default=0.0, help="seconds a person reads an answer (0.5-1.5x, random) before the next"
+    )
     p.add_argument("--runs", type=int, default=1, help="whole runs, each on a freshly started page (medians)")
     p.add_argument("--article-kb", type=int, default=300, help="size of the article indexed during the load; 0: skip")
     p.add_argument("--out", type=Path, default=Path("bench/results/load.json"))
