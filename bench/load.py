@@ -1,17 +1,19 @@
-"""Load on the real chat page: 1, 5 and 10 people asking at once in their own browser pages, once
-with nothing else going on and once while a large article added from the page is being indexed.
+"""Load on the real chat page: 1, 5 and 10 people asking at once, once with nothing else going on
+and once while a large article added from the page is being indexed.
 
     .venv/bin/python -m bench.load                       # writes bench/results/load.json
-    .venv/bin/python -m bench.load --levels 1,5,10 --per-session 5 --runs 3 --article-kb 300
-    .venv/bin/python -m bench.load --from bench/results/load.json   # the table of a saved run
+    .venv/bin/python -m bench.load --client socket --runs 3 --article-kb 300 --out FILE
+    .venv/bin/python -m bench.load --think 5 --article-kb 0  # people who read their answers
+    .venv/bin/python -m bench.load --from bench/results/load-socket.json   # the table of a saved run
 
 The page is ``streamlit run app.py`` on a free local port, over an index of seeds/ built in a temp
-folder; one headless Chromium (the system one) holds one browser context per person. Each person asks
-a stretch of the seed article's gold questions (English and German mixed) one after another, each as
-soon as the previous answer is complete: from pressing Enter until the page's script run has ended
-(seen on its websocket) and the browser shows the new answer with nothing stale left. Every answer
-shown is compared with what ``Bot.ask`` gives one user asking the same questions in the same order:
-the answer text, each highlighted quote and the "Searched:" line.
+folder. Each person asks a stretch of the seed article's gold questions (English and German mixed)
+one after another, in a headless Chromium context of their own (the system browser) or, with
+``--client socket``, over the page's websocket protocol without drawing anything. An answer is timed
+from pressing Enter until the page has handled the end of its script run and shows it with nothing
+stale left (bench/loadkit.py). Every answer is compared with what ``Bot.ask`` gives one user asking
+the same questions in the same order: the answer text, each highlighted quote and the "Searched:"
+line. Results and their reading: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -101,10 +104,14 @@ class Load:
 
 
 async def session(page: ChatPage | SocketPage, n: int, questions: Sequence[str], think: float) -> list[Asked]:
+    """One person asking ``questions`` in turn. With a ``think`` time, they start within the first
+    ``think`` seconds and read each answer for 0.5-1.5 times ``think`` (drawn with seed ``n``), so
+    that the sessions do not ask in step."""
     out, history = [], []
+    pauses = random.Random(n)
     for i, q in enumerate(questions):
-        if i and think:
-            await asyncio.sleep(think)
+        if think:
+            await asyncio.sleep(pauses.uniform(0.5, 1.5) * think if i else pauses.uniform(0, think))
         asked = await page.ask(n, q, history)
         out.append(asked)
         if asked.error is None:  # the page keeps only answered questions as the conversation
@@ -266,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         default="browser",
         help="browser: a Chromium page per session; socket: the page's websocket protocol, nothing drawn",
     )
-    p.add_argument("--think", type=float, default=0.0, help="seconds between an answer and the next question")
+    p.add_argument(
+        "--think", type=float, default=0.0, help="seconds a person reads an answer (0.5-1.5x, random) before the next"
+    )
     p.add_argument("--runs", type=int, default=1, help="whole runs, each on a freshly started page (medians)")
     p.add_argument("--article-kb", type=int, default=300, help="size of the article indexed during the load; 0: skip")
     p.add_argument("--out", type=Path, default=Path("bench/results/load.json"))
