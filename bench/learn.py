@@ -80,6 +80,7 @@ class Bench:
         self._memos = (VectorMemo(self.encoders[-1], 200_000), VectorMemo(self.encoders[0], 200_000))
         self._retrievers: dict[str, Retriever] = {}
         self._searched: dict[tuple[str, str], Searched] = {}
+        self._texts: dict[str, str] = {}  # article file -> its text, read once
 
     def fold(self, item: XQuADItem) -> int:
         return self.folds[item.article]
@@ -116,7 +117,7 @@ class Bench:
         got = self.search("all", item.question)
         arts = self.retriever("all").articles
         gold = str(self.root / item.article)
-        text = (self.root / item.article).read_text(encoding="utf-8")
+        text = self._texts.setdefault(item.article, (self.root / item.article).read_text(encoding="utf-8"))
         start = text.rfind("\n", 0, item.start) + 1
         end = text.find("\n", item.end)
         end = len(text) if end < 0 else end

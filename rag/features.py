@@ -172,6 +172,7 @@ def answerable_vector(
     names = question_names(question)
     read = " ".join(articles[p.article_id].text[p.start : p.end] for p in passages[:3])
     date_missing = qtype == "when" and extract.asks_for_date(question) and not extract.is_calendar_date(top.text)
+    in_read, in_top = names_found(names, read), names_found(names, top.text)
     return np.array(
         [
             confidence,
@@ -183,10 +184,10 @@ def answerable_vector(
             float(same_lang),
             known_terms(question, idf, corpus_lang) if same_lang else 1.0,
             float(bool(names)),
-            0.0 if same_lang else names_found(names, read),
-            0.0 if same_lang else names_found(names, top.text),
-            names_found(names, read) if same_lang else 0.0,
-            names_found(names, top.text) if same_lang else 0.0,
+            0.0 if same_lang else in_read,
+            0.0 if same_lang else in_top,
+            in_read if same_lang else 0.0,
+            in_top if same_lang else 0.0,
             float(top.typed) if qtype != "other" else 1.0,
             float(qtype != "other"),
             top.count_match if qtype == "count" else 1.0,

@@ -15,20 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.loadkit import CHROMIUM_ARGS
 from bench.scalekit import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOIGU = "How many troops did Shoigu claim?"
 HOSTILE = (
     "# Laternen <em>für</em> Quellbach ![t](http://evil.invalid/t.png)\n\n"
