@@ -14,10 +14,11 @@ from typing import Any
 import streamlit as st
 from pydantic import ValidationError
 
-from rag import store, ui, uploads
+from rag.articles.ingest import SUFFIXES
 from rag.config import Settings
 from rag.errors import InputError, RagError
-from rag.ingest import SUFFIXES
+from rag.index.manifest import Manifest, read_manifest
+from rag.page import ui, uploads
 from rag.pipeline import Bot, check_question, make_encoders
 from rag.types import Answer, Article
 
@@ -56,11 +57,11 @@ def load_bot(settings_json: str) -> Bot:
     return Bot(settings, encoders=load_encoders(key))
 
 
-def ensure_index(bot: Bot) -> store.Manifest | None:
+def ensure_index(bot: Bot) -> Manifest | None:
     """The index manifest; on first start the index is built from the seeds folder (not by a
     read-only page, which writes nothing)."""
     settings = bot.settings
-    manifest = store.read_manifest(settings.index_dir)
+    manifest = read_manifest(settings.index_dir)
     seeds = settings.seeds_dir
     if settings.read_only:
         return manifest
@@ -68,7 +69,7 @@ def ensure_index(bot: Bot) -> store.Manifest | None:
         bar = st.progress(0.0, text="Building the index from the seed articles…")
         bot.index([seeds], progress=lambda done, total, _: bar.progress(done / max(total, 1)), wait=300)
         bar.empty()
-        manifest = store.read_manifest(settings.index_dir)
+        manifest = read_manifest(settings.index_dir)
     return manifest
 
 
@@ -140,7 +141,7 @@ def show_reply(i: int, turn: Turn, stream: bool = False) -> None:
                 st.markdown(ui.article_html(article.text, c.start, c.end, f"quote-{i}-{c.n}"), unsafe_allow_html=True)
 
 
-def welcome(manifest: store.Manifest | None, read_only: bool) -> None:
+def welcome(manifest: Manifest | None, read_only: bool) -> None:
     st.markdown(
         "Ask a question about the news articles below. Every answer quotes them word for word, "
         "so you can check it against the source."
@@ -158,7 +159,7 @@ def pick(question: str) -> None:
     st.session_state.pending = question
 
 
-def sidebar(bot: Bot | None, manifest: store.Manifest | None, read_only: bool, notices: list[str]) -> None:
+def sidebar(bot: Bot | None, manifest: Manifest | None, read_only: bool, notices: list[str]) -> None:
     st.header("Index")
     for notice in notices:  # wrong with the index, though answers are not affected
         st.warning(ui.escape(notice))

@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.quality import SEED_ARTICLE, SEED_GOLD
 from rag.config import Settings
-from rag.evaluate import load_gold
 from rag.pipeline import Bot, make_encoders
+from rag.training.evaluate import load_gold
+from rag.training.quality import SEED_ARTICLE, SEED_GOLD
 
 
 def main() -> None:

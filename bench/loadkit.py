@@ -133,7 +133,7 @@ def streamlit_server(index_dir: Path, seeds_dir: Path, log_path: Path, **env: st
 # -- what is asked -----------------------------------------------------------------------------
 def question_pool() -> list[str]:
     """The seed article's gold questions (English and German, answerable or not), in file order."""
-    from rag.evaluate import load_gold
+    from rag.training.evaluate import load_gold
 
     return [g.question for g in load_gold(SEED_GOLD)]
 

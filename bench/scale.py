@@ -51,7 +51,7 @@ def measure_ours(
     folder: Path, index_dir: Path, encoders: list[Any], cache: VectorCache, qs: list[str], reps: int, url: str | None
 ) -> dict[str, Any]:
     from rag.config import Settings
-    from rag.indexer import index_paths
+    from rag.index.update import index_paths
     from rag.pipeline import Bot
 
     settings = Settings(index_dir=index_dir, chroma_url=url)
@@ -162,8 +162,8 @@ print(at.chat_message[1].markdown[0].value.splitlines()[0])
 def measure_size(
     target: str, work: Path, encoders: list[Any], cache: VectorCache, args: Any, url: str | None, peer: bool = True
 ) -> dict:
+    from rag.answering.retrieve import Retriever
     from rag.config import Settings
-    from rag.retrieve import Retriever
 
     max_chars = Settings().chunk.max_chars
     folder = work / f"corpus-{target}"
@@ -200,7 +200,7 @@ def bm25_per_query(texts: list[str], qs: list[str]) -> dict[str, float]:
     """Milliseconds per query of the BM25 scorer alone: rank_bm25 (the old one) and the sparse index."""
     from rank_bm25 import BM25Okapi
 
-    from rag.lexical import EMPTY, LexicalIndex, tokens
+    from rag.language.lexical import EMPTY, LexicalIndex, tokens
 
     old = BM25Okapi([tokens(t) or [EMPTY] for t in texts])
     new = LexicalIndex(texts)
@@ -220,9 +220,9 @@ def fill_cache(
     resumable, so the hours a 100k-chunk corpus costs can be spread over several runs."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.chunking import article_sentences, chunk_article
+    from rag.articles.chunking import article_sentences, chunk_article
+    from rag.articles.ingest import read_article
     from rag.config import Settings
-    from rag.ingest import read_article
 
     settings = Settings()
     folder = work / f"corpus-{target}"

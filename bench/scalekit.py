@@ -35,7 +35,7 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 # -- corpus ----------------------------------------------------------------------------------
 def edition(text: str, copy: int) -> str:
     """The article with an edition marker before the end of every sentence: each chunk differs."""
-    from rag.chunking import sentences
+    from rag.articles.chunking import sentences
 
     out = text
     for s in reversed(sentences(text)):
@@ -46,8 +46,8 @@ def edition(text: str, copy: int) -> str:
 
 def build_corpus(folder: Path, target: str, max_chars: int) -> int:
     """Write article files into ``folder`` until about ``target`` chunks; returns the chunk count."""
-    from rag.chunking import chunk_article
-    from rag.ingest import make_article
+    from rag.articles.chunking import chunk_article
+    from rag.articles.ingest import make_article
 
     bases = [SEED] if target == "seed" else [SEED, *sorted((XQUAD / "articles").glob("*.txt"))]
     goal = 0 if target == "seed" else int(target)
@@ -67,7 +67,7 @@ def build_corpus(folder: Path, target: str, max_chars: int) -> int:
 
 def questions(target: str, n: int = 20) -> list[str]:
     """Seed gold questions, plus German and English XQuAD questions spread over the set."""
-    from rag.evaluate import load_gold, load_xquad
+    from rag.training.evaluate import load_gold, load_xquad
 
     seed = [g.question for g in load_gold(SEED_GOLD)]
     if target == "seed":

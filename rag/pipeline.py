@@ -8,18 +8,20 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag import conversation, parts
-from rag.answer import Answerer, not_said
+from rag.answering import conversation, parts
+from rag.answering.answer import Answerer
+from rag.answering.learned import AnswerModel
+from rag.answering.learned import load as load_model
+from rag.answering.retrieve import Retriever
+from rag.answering.wording import not_said
+from rag.articles.ingest import is_utf8
 from rag.config import Settings
 from rag.embeddings import USEEmbeddings, load_embeddings
 from rag.errors import InputError
-from rag.generate import Reply, Writer
-from rag.indexer import IndexReport, Progress, index_paths
-from rag.ingest import is_utf8
-from rag.learned import AnswerModel
-from rag.learned import load as load_model
-from rag.retrieve import Retriever
-from rag.types import Answer
+from rag.index.indexer import IndexReport, Progress
+from rag.index.update import index_paths
+from rag.types import Answer, Reply
+from rag.writing.generate import Writer
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -113,3 +114,28 @@ class Answer:
         if self.parts:
             out["parts"] = [p.to_json() for p in self.parts]
         return out
+
+
+class Reply:
+    """An answer that may still be arriving: iterate for the text as it comes, then read ``answer``."""
+
+    def __init__(self, run: Generator[str, None, Answer] | None = None, answer: Answer | None = None) -> None:
+        self._run = run
+        self._answer = answer
+        self.live = run is not None  # text streams from a model (else ``answer`` is ready)
+
+    @classmethod
+    def done(cls, answer: Answer) -> Reply:
+        return cls(answer=answer)
+
+    def __iter__(self) -> Iterator[str]:
+        if self._run is not None:
+            self._answer = yield from self._run
+            self._run = None
+
+    @property
+    def answer(self) -> Answer:
+        for _ in self:
+            pass
+        assert self._answer is not None
+        return self._answer

@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from rag import store
+from rag.index import store
+from rag.index.manifest import MANIFEST, PENDING, Manifest, read_manifest
 
 BRIDGE = (
     "Neue Brücke in Tübingen\n\n"
@@ -85,17 +86,17 @@ def collection_counts(index_dir: Path) -> dict[str, int]:
 
 def snapshot(index_dir: Path) -> tuple[str | None, dict[str, int], list[str]]:
     """What a bad input must leave unchanged: the manifest, the rows of every collection, the texts."""
-    manifest = index_dir / store.MANIFEST
+    manifest = index_dir / MANIFEST
     texts = sorted(p.name for p in (index_dir / "articles").glob("*")) if (index_dir / "articles").is_dir() else []
     counts = collection_counts(index_dir) if (index_dir / "chroma").is_dir() else {}
     return (manifest.read_text(encoding="utf-8") if manifest.exists() else None), counts, texts
 
 
-def assert_consistent(index_dir: Path) -> store.Manifest:
+def assert_consistent(index_dir: Path) -> Manifest:
     """No orphans: each collection holds exactly the chunks the manifest lists, and one text per article."""
-    manifest = store.read_manifest(index_dir)
+    manifest = read_manifest(index_dir)
     assert manifest is not None
-    assert not (index_dir / store.PENDING).exists()
+    assert not (index_dir / PENDING).exists()
     expected = sum(m["chunks"] for m in manifest.articles.values())
     counts = collection_counts(index_dir)
     assert sorted(counts) == sorted(manifest.collections.values()), "a collection no manifest names"

@@ -346,9 +346,9 @@ def test_read_only_page_does_not_build_a_missing_index(tmp_path: Path, monkeypat
 
 def test_a_read_only_bot_refuses_to_save_or_index_an_article(tmp_path: Path, encoders) -> None:  # type: ignore[no-untyped-def]
     """Behind the page: even a form sent from a page opened before the switch cannot write."""
-    from rag import uploads
     from rag.config import Settings
     from rag.errors import InputError
+    from rag.page import uploads
     from rag.pipeline import Bot
 
     bot = Bot(Settings(read_only=True), encoders=encoders)

@@ -146,9 +146,9 @@ def test_bad_web_addresses_are_refused(
 
 
 def test_an_index_lock_held_elsewhere_makes_index_refuse(index: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from rag import store
+    from rag.index.lock import writer_lock
 
-    with store.writer_lock(index):
+    with writer_lock(index):
         _refused(
             ["index", "--quiet", "--index-dir", str(index), str(ROOT / "seeds")],
             capsys,
@@ -177,7 +177,7 @@ def test_the_command_line_exits_non_zero_as_a_process(index: Path, tmp_path: Pat
 
 
 def test_an_upload_name_that_leaves_seeds_is_refused(tmp_path: Path) -> None:
-    from rag.ingest import safe_seed_path
+    from rag.articles.ingest import safe_seed_path
 
     for name in ("../../etc/passwd.txt", "/tmp/x.txt", "..\\x.txt"):
         with pytest.raises(InputError, match="rename the file and upload it again"):

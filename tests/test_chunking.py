@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, SEED
 
-from rag.chunking import article_sentences, chunk_article, paragraphs, sentences, widen
-from rag.ingest import make_article
+from rag.articles.chunking import article_sentences, chunk_article, paragraphs, sentences, widen
+from rag.articles.ingest import make_article
 
 XQUAD = ROOT / "bench" / "data" / "xquad-dev" / "articles"
 
@@ -145,7 +145,7 @@ def test_a_sentence_stated_across_a_chunk_boundary_is_inside_one_chunk() -> None
 
 def test_offsets_match_the_file_as_python_reads_it(tmp_path: Path) -> None:
     """CRLF files: the stored text is what ``open(path).read()`` gives, so offsets match it."""
-    from rag.ingest import read_article
+    from rag.articles.ingest import read_article
 
     path = tmp_path / "crlf.txt"
     path.write_bytes(CRLF.encode("utf-8"))

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import SEED, assert_quotes_verbatim
 
-from rag.conversation import Kind, anchor, read
+from rag.answering.conversation import Kind, anchor, read
 from rag.types import Answer
 
 GOLD = Path(__file__).parent / "data" / "conversations.jsonl"

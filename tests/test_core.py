@@ -40,7 +40,7 @@ def test_citation_offsets_index_the_source_file(seed_bot) -> None:  # type: igno
 def test_a_quote_outside_the_article_is_refused() -> None:
     import pytest
 
-    from rag.answer import quote
+    from rag.answering.wording import quote
     from rag.types import Article
 
     art = Article("a1", "x.txt", "X", "Ein Satz. Noch einer.")
@@ -68,7 +68,7 @@ def test_sentence_vectors_are_remembered_and_bounded(encoders) -> None:  # type:
     call, and the memory drops the least recently used sentence beyond its size."""
     import numpy as np
 
-    from rag.evidence import VectorMemo
+    from rag.answering.evidence import VectorMemo
 
     use = encoders[-1]
     calls: list[list[str]] = []

@@ -24,11 +24,13 @@ from indexkit import BRIDGE, BRIDGE_Q, FERRY, MINE, TRAIN, Remembering, assert_c
 from indexkit import write_articles as write_news
 from streamlit.testing.v1 import AppTest
 
-from rag import lexicon, store
 from rag.cli import main
 from rag.config import Settings
 from rag.errors import IndexUnavailable
-from rag.indexer import index_paths
+from rag.index import lexicon
+from rag.index.folder import article_path, read_article_text
+from rag.index.manifest import MANIFEST, read_manifest
+from rag.index.update import index_paths
 from rag.pipeline import Bot
 
 APP = str(ROOT / "app.py")
@@ -77,12 +79,12 @@ def _seeds(index: Path) -> Path:
 
 
 def _seed_source(index: Path) -> Path:
-    manifest = store.read_manifest(index)
+    manifest = read_manifest(index)
     return Path(next(m["source"] for m in manifest.articles.values() if m["source"].endswith(SEED.name)))
 
 
 def _news(index: Path) -> Path:
-    manifest = store.read_manifest(index)
+    manifest = read_manifest(index)
     return Path(next(m["source"] for m in manifest.articles.values() if m["source"].endswith("bridge.txt"))).parent
 
 
@@ -137,7 +139,7 @@ def test_a_damaged_manifest_is_told_and_a_rebuild_recovers_every_article(
 ) -> None:
     seeds, news = _seeds(index), _news(index)
     sources = {**_files(seeds), **_files(news)}
-    _damage_manifest(index / store.MANIFEST, how)
+    _damage_manifest(index / MANIFEST, how)
     repair = "rebuild it with: python -m rag index --rebuild"
     if how == "truncated":  # as a user meets it: three commands, three processes
         _one_error(_rag("ask", "--index-dir", str(index), SHOIGU_Q), "damaged manifest.json", repair)
@@ -196,9 +198,9 @@ def test_a_damaged_lexicon_is_told_answers_stay_the_same_and_index_remakes_it(
 def test_a_lost_article_text_is_told_and_index_takes_it_again_from_its_file(
     index: Path, enc: list[Any], before: dict[str, Any], how: str
 ) -> None:
-    manifest = store.read_manifest(index)
+    manifest = read_manifest(index)
     seed_id = next(aid for aid, m in manifest.articles.items() if m["source"].endswith(SEED.name))
-    text = store.article_path(index, seed_id)
+    text = article_path(index, seed_id)
     if how == "missing":
         text.unlink()
     else:
@@ -226,8 +228,8 @@ def test_a_lost_text_whose_file_is_gone_too_leaves_the_index_with_a_note(
 ) -> None:
     more = write_news(tmp_path / "more", ferry=FERRY)
     index_paths(Settings(index_dir=index), enc, [more])
-    ferry = next(aid for aid, m in store.read_manifest(index).articles.items() if m["source"].endswith("ferry.txt"))
-    store.article_path(index, ferry).unlink()
+    ferry = next(aid for aid, m in read_manifest(index).articles.items() if m["source"].endswith("ferry.txt"))
+    article_path(index, ferry).unlink()
     (more / "ferry.txt").unlink()
     report = index_paths(Settings(index_dir=index), enc, [_seeds(index)])
     assert any("removed" in n and "ferry.txt" in n and "index the file again" in n for n in report.notes)
@@ -334,14 +336,14 @@ def test_a_disk_too_full_to_index_is_told_and_the_index_answers_as_before(
     news = write_news(tmp_path / "news", ferry=FERRY, mine=MINE, train=TRAIN)
     sources = _files(news)
     with small_disk(tmp_path / "disk", headroom_kb * 1024, contents=built) as (index, filler):
-        old = store.read_manifest(index)
-        texts = {aid: store.read_article_text(index, aid) for aid in old.articles}
+        old = read_manifest(index)
+        texts = {aid: read_article_text(index, aid) for aid in old.articles}
         if headroom_kb == 0:  # once as a process: exit code 2 and one line
             _one_error(_rag("index", "--quiet", "--index-dir", str(index), str(news)), "full", KEEPS)
         with pytest.raises(IndexUnavailable, match=re.escape(KEEPS)):
             index_paths(Settings(index_dir=index), enc, [news])
-        assert store.read_manifest(index).articles == old.articles
-        assert {aid: store.read_article_text(index, aid) for aid in old.articles} == texts
+        assert read_manifest(index).articles == old.articles
+        assert {aid: read_article_text(index, aid) for aid in old.articles} == texts
         try:  # with no space at all, the vector store cannot even be read: said in one line
             assert {q: _answer(Bot(Settings(index_dir=index), encoders=enc), q) for q in before} == before
         except IndexUnavailable as exc:
@@ -384,7 +386,7 @@ def test_a_disk_that_fills_up_in_the_middle_of_an_index_run_keeps_the_last_compl
         (batch / path.name).write_text("\n\n".join(path.read_text(encoding="utf-8").split("\n\n")[:2]), "utf-8")
     sources = _files(batch)
     with small_disk(tmp_path / "disk", 1 << 30, contents=built) as (index, filler):  # room for all
-        listed = len(store.read_manifest(index).articles)
+        listed = len(read_manifest(index).articles)
         proc = subprocess.Popen(
             [sys.executable, "-m", "rag", "index", "--quiet", "--index-dir", str(index), str(batch)],
             cwd=ROOT,
@@ -393,7 +395,7 @@ def test_a_disk_that_fills_up_in_the_middle_of_an_index_run_keeps_the_last_compl
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 180
-        while len(store.read_manifest(index).articles) == listed and proc.poll() is None:
+        while len(read_manifest(index).articles) == listed and proc.poll() is None:
             assert time.monotonic() < deadline
             time.sleep(0.02)
         _fill(filler)  # one article in, the next ones under way

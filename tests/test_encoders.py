@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import SEED
 
-from rag.chunking import article_sentences
+from rag.articles.chunking import article_sentences
 from rag.embeddings import USEEmbeddings, background
 
 XQUAD = Path(__file__).resolve().parents[1] / "bench" / "data" / "xquad-dev" / "articles"

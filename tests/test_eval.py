@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.quality import PEERS, XQUAD_DIR, evaluate_xquad, select, tables
-from rag.evaluate import XQuADItem, covers, load_xquad, score_xquad
+from rag.training.evaluate import XQuADItem, covers, load_xquad, score_xquad
+from rag.training.quality import PEERS, XQUAD_DIR, evaluate_xquad, select
+from rag.training.report import tables
 from rag.types import Answer, Passage
 
 ROOT = Path("data")

@@ -21,11 +21,11 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
 
-from rag.answer import not_said
+from rag.answering.wording import not_said
 from rag.config import LLMSettings, Settings
-from rag.generate import Writer, build_messages
 from rag.pipeline import Bot
 from rag.types import Answer, Article, Citation, Passage
+from rag.writing.generate import Writer, build_messages
 
 SHOIGU = (
     "Minister Shoigu geht daraufhin hart vor und beschuldigt die NATO, 40.000 Soldaten und 15.000 "

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED, assert_quotes_verbatim
 
-from rag.evaluate import load_gold, score_gold
+from rag.training.evaluate import load_gold, score_gold
 
 GOLD = Path(__file__).parent / "data" / "seed_gold.jsonl"
 

@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from indexkit import Served, recording_server
 
-from rag import cli, uploads
-from rag.addresses import AddressGuard, why_not_public
+from rag import cli
+from rag.articles.addresses import AddressGuard, why_not_public
+from rag.articles.fetch import MAX_REDIRECTS
+from rag.articles.ingest import fetch_article
 from rag.config import Settings
 from rag.errors import InputError
-from rag.fetch import MAX_REDIRECTS
-from rag.ingest import fetch_article
+from rag.page import uploads
 
 ARTICLE = (
     b"<html><head><title>Hafenfest in Kiel</title></head><body><article><p>Zum Hafenfest in Kiel kamen am "

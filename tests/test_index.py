@@ -23,11 +23,13 @@ from indexkit import (
     write_articles,
 )
 
-from rag import store
 from rag.cli import main
 from rag.config import Settings
 from rag.errors import IndexUnavailable, InputError
-from rag.indexer import index_paths, remove_sources
+from rag.index import store
+from rag.index.folder import read_article_text
+from rag.index.manifest import read_manifest
+from rag.index.update import index_paths, remove_sources
 from rag.pipeline import Bot
 
 
@@ -73,11 +75,11 @@ def test_second_run_on_unchanged_input_embeds_nothing_and_is_fast(
 
 def test_editing_an_article_reembeds_only_its_changed_chunks(two: tuple[Path, Path], enc: list[Any]) -> None:
     index, folder = two
-    old_id = next(aid for aid, m in store.read_manifest(index).articles.items() if m["source"].endswith("bridge.txt"))
+    old_id = next(aid for aid, m in read_manifest(index).articles.items() if m["source"].endswith("bridge.txt"))
     (folder / "bridge.txt").write_text(BRIDGE.replace("48 Pfeilern", "52 Pfeilern"), encoding="utf-8")
     report = index_paths(_settings(index), enc, [folder])
     assert report.replaced == [str(folder / "bridge.txt")] and report.unchanged == [str(folder / "ferry.txt")]
-    total = store.read_manifest(index).articles
+    total = read_manifest(index).articles
     bridge_chunks = next(m["chunks"] for m in total.values() if m["source"].endswith("bridge.txt"))
     assert 0 < report.chunks_embedded < bridge_chunks  # the unchanged paragraph kept its vectors
     manifest = assert_consistent(index)  # the old version's chunks are gone
@@ -92,7 +94,7 @@ def test_deleted_articles_are_pruned_or_removed_on_request(two: tuple[Path, Path
     index, folder = two
     (folder / "ferry.txt").unlink()
     kept = index_paths(_settings(index), enc, [folder])
-    assert kept.removed == [] and len(store.read_manifest(index).articles) == 2  # only --prune deletes
+    assert kept.removed == [] and len(read_manifest(index).articles) == 2  # only --prune deletes
     report = index_paths(_settings(index), enc, [folder], prune=True)
     assert report.removed == [str(folder / "ferry.txt")]
     manifest = assert_consistent(index)
@@ -168,7 +170,7 @@ def test_new_chunking_builds_new_collections_while_the_old_index_serves(
     two: tuple[Path, Path], enc: list[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     index, folder = two
-    old = store.read_manifest(index)
+    old = read_manifest(index)
     old_bot = Bot(_settings(index), encoders=enc)
     assert "48 Pfeilern" in _top(old_bot, BRIDGE_Q).text
     write_articles(folder, mine=MINE)
@@ -176,7 +178,7 @@ def test_new_chunking_builds_new_collections_while_the_old_index_serves(
 
     with pytest.raises(RuntimeError, match="simulated crash"):
         index_paths(_settings(index, **smaller), [_Crashing(e) for e in enc], [folder])
-    assert store.read_manifest(index).to_json() == old.to_json()  # readers still see the old index
+    assert read_manifest(index).to_json() == old.to_json()  # readers still see the old index
     assert "48 Pfeilern" in _top(old_bot, BRIDGE_Q).text
     assert main(["status", "--index-dir", str(index)]) == 0
     assert "unfinished build" in capsys.readouterr().out
@@ -195,7 +197,7 @@ def test_new_chunking_builds_new_collections_while_the_old_index_serves(
 
 def test_missing_chunks_are_restored_on_the_next_run(two: tuple[Path, Path], enc: list[Any]) -> None:
     index, folder = two
-    manifest = store.read_manifest(index)
+    manifest = read_manifest(index)
     ferry = next(aid for aid, m in manifest.articles.items() if m["source"].endswith("ferry.txt"))
     store.reset_client_cache()
     client = store.make_client(index, None)
@@ -228,5 +230,5 @@ def test_a_web_article_is_indexed_and_a_bad_address_leaves_the_index_untouched(
     assert report.notes and "citations refer to the text stored in the index" in report.notes[0]
     hit = _top(Bot(_settings(index), encoders=enc), MINE_Q)
     assert hit.source == f"{url}/mine" and "90 Tonnen Silber" in hit.text
-    stored = store.read_article_text(index, hit.article_id)
+    stored = read_article_text(index, hit.article_id)
     assert stored[hit.start : hit.end] == hit.text  # offsets refer to the stored, extracted text

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from indexkit import web_server
 
-from rag.addresses import AddressGuard
+from rag.articles.addresses import AddressGuard
+from rag.articles.ingest import Loaded, collect_sources, fetch_article, read_article, safe_seed_path
 from rag.errors import InputError
-from rag.ingest import Loaded, collect_sources, fetch_article, read_article, safe_seed_path
 
 GERMAN = (
     "Überfall in München\n\nDie Bürger wählten am 3. Oktober. Größere Straßen wurden gesperrt, "

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.learn import fit_answerable, fit_sentence, pick_threshold
-from rag import features
+from rag.answering import features
+from rag.answering.learned import DEFAULT_MODEL, AnswerModel, load
 from rag.errors import RagError
-from rag.learned import DEFAULT_MODEL, AnswerModel, load
+from rag.training.train import fit_answerable, fit_sentence, pick_threshold
 
 
 def _groups(seed: int, n: int = 60) -> list[tuple[np.ndarray, int]]:
@@ -91,10 +91,10 @@ def test_answerable_seed_questions_are_answered_with_the_learned_model(seed_bot)
 def test_held_out_folds_and_constructed_unanswerable_questions(encoders, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Two articles, two folds: each fold's questions are asked of an index without its article and of
     the full index with the answer's paragraph taken out; models are fitted without the fold."""
-    from bench.learn import Bench, fit_all, heldout_answers, heldout_report
-    from bench.quality import XQUAD_DIR, select
     from rag.config import Settings
-    from rag.evaluate import load_xquad, same_file
+    from rag.training.evaluate import load_xquad, same_file
+    from rag.training.quality import XQUAD_DIR, select
+    from rag.training.train import Bench, fit_all, heldout_answers, heldout_report
 
     items, names = select(load_xquad(XQUAD_DIR), articles=2, limit=10)
     bench = Bench(Settings(), encoders, items, XQUAD_DIR, tmp_path, folds=2)

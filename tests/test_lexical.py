@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from rag.chunking import chunk_article
-from rag.lexical import EMPTY, LexicalIndex, tokens
+from rag.articles.chunking import chunk_article
+from rag.language.lexical import EMPTY, LexicalIndex, tokens
 from rag.types import Article
 
 XQUAD = Path(__file__).resolve().parent.parent / "bench" / "data" / "xquad-dev"

@@ -13,13 +13,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from indexkit import BRIDGE, BRIDGE_Q, FERRY, FERRY_Q, assert_consistent, write_articles
 
-from rag import lexicon, store
-from rag.chunking import article_sentences, chunk_article
+from rag.answering.retrieve import Retriever
+from rag.articles.chunking import article_sentences, chunk_article
 from rag.config import Settings
-from rag.indexer import index_paths, remove_sources
-from rag.lexical import LexicalIndex
+from rag.index import lexicon
+from rag.index.manifest import read_manifest
+from rag.index.update import index_paths, remove_sources
+from rag.language.lexical import LexicalIndex
 from rag.pipeline import Bot
-from rag.retrieve import Retriever
 
 QUESTIONS = [BRIDGE_Q, FERRY_Q, "Wer hat die Brücke gebaut?", "Oslo Kiel Fähre"]
 
@@ -119,7 +120,7 @@ def test_a_bad_lexicon_costs_time_not_answers(index: tuple[Path, Path], encoders
     assert [c.score for c in after.citations] == pytest.approx([c.score for c in before.citations], abs=1e-3)
     index_paths(Settings(index_dir=index_dir), encoders, [folder])  # the next run makes it again
     stored = lexicon.load(index_dir, _shape(encoders))
-    assert set(stored.entries) == set(store.read_manifest(index_dir).articles)
+    assert set(stored.entries) == set(read_manifest(index_dir).articles)
 
 
 def test_an_entry_for_an_older_text_is_not_used(index: tuple[Path, Path], encoders: list[Any]) -> None:
@@ -174,7 +175,7 @@ def test_the_writers_bm25_is_loaded_only_for_the_articles_it_was_built_for(
     (folder / "bridge.txt").write_text(BRIDGE.replace("48 Pfeilern", "52 Pfeilern"), encoding="utf-8")
     index_paths(Settings(index_dir=index_dir), encoders, [folder])
     again = lexicon.load(index_dir, _shape(encoders))
-    assert again.bm25_key == lexicon.bm25_key(store.read_manifest(index_dir).articles)
+    assert again.bm25_key == lexicon.bm25_key(read_manifest(index_dir).articles)
     _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))
 
 

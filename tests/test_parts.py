@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import SEED, assert_quotes_verbatim
 
-from rag.conversation import split
+from rag.answering.conversation import split
 from rag.types import Answer
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")

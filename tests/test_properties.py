@@ -20,12 +20,14 @@ from conftest import SEED, assert_quotes_verbatim
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from rag import lexicon, store
-from rag.addresses import AddressGuard
-from rag.chunking import article_sentences, chunk_article, paragraphs, sentences, text_hash, widen
+from rag.articles.addresses import AddressGuard
+from rag.articles.chunking import article_sentences, chunk_article, paragraphs, sentences, text_hash, widen
+from rag.articles.ingest import collect_sources, decode, is_utf8, load, make_article, read_article
 from rag.config import Settings
 from rag.errors import InputError, one_line
-from rag.ingest import collect_sources, decode, is_utf8, load, make_article, read_article
+from rag.index import lexicon, store
+from rag.index.folder import read_article_text
+from rag.index.manifest import read_manifest
 from rag.pipeline import MAX_QUESTION_CHARS, Bot
 
 
@@ -316,13 +318,13 @@ def test_any_article_is_indexed_and_answered_from_its_exact_text(
         bot.index([path])
     except InputError as exc:  # empty or binary: refused, nothing written
         _one_line(exc)
-        assert not any(m["source"] == str(path) for m in store.read_manifest(bot.settings.index_dir).articles.values())
+        assert not any(m["source"] == str(path) for m in read_manifest(bot.settings.index_dir).articles.values())
         return
-    manifest = store.read_manifest(bot.settings.index_dir)
+    manifest = read_manifest(bot.settings.index_dir)
     text = decode(data, str(path))[0]
     aid = make_article(text, str(path), "").id
     assert aid in manifest.articles  # (under this or an earlier file name holding the same text)
-    assert store.read_article_text(bot.settings.index_dir, aid) == text
+    assert read_article_text(bot.settings.index_dir, aid) == text
     # Every stored chunk of the article is its text at the stored offsets.
     client = store.make_client(bot.settings.index_dir, None)
     for name in manifest.collections.values():

@@ -15,11 +15,12 @@ from conftest import SEED, assert_quotes_verbatim
 from indexkit import BRIDGE, BRIDGE_Q, Remembering, write_articles
 
 from bench.scalekit import chroma_server, free_port
-from rag import store
 from rag.cli import main
 from rag.config import Settings
 from rag.errors import IndexUnavailable
-from rag.indexer import remove_sources
+from rag.index import store
+from rag.index.manifest import MANIFEST, read_manifest
+from rag.index.update import remove_sources
 from rag.pipeline import Bot
 
 SHOIGU = "How many troops did Shoigu claim?"
@@ -81,7 +82,7 @@ def test_incremental_updates_through_the_server(served: Settings, enc: list[Any]
     remove_sources(served, [str(news / "bridge.txt")])
     assert "48 Pfeilern" not in found(bot)
     client = store.make_client(served.index_dir, served.chroma_url)
-    manifest = store.read_manifest(served.index_dir)
+    manifest = read_manifest(served.index_dir)
     assert manifest is not None and set(manifest.articles) == {a for a in bot.retriever.articles}
     expected = sum(a["chunks"] for a in manifest.articles.values())
     assert [client.get_collection(n).count() for n in manifest.collections.values()] == [expected] * 2
@@ -94,7 +95,7 @@ def test_cli_status_and_ask_through_the_server(
     monkeypatch.setenv("RAG_INDEX_DIR", str(served.index_dir))
     assert main(["status"]) == 0
     out = capsys.readouterr().out
-    manifest = store.read_manifest(served.index_dir)
+    manifest = read_manifest(served.index_dir)
     assert manifest is not None
     chunks = sum(a["chunks"] for a in manifest.articles.values())
     assert f"vectors on the Chroma server at {served.chroma_url}: 2 of 2 collection(s), {chunks} and {chunks}" in out
@@ -126,7 +127,7 @@ def test_the_chat_page_indexes_and_answers_through_the_server(
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
     at.run()
     assert not at.exception, at.exception
-    assert (tmp_path / "index" / store.MANIFEST).is_file() and not (tmp_path / "index" / "chroma").exists()
+    assert (tmp_path / "index" / MANIFEST).is_file() and not (tmp_path / "index" / "chroma").exists()
     at.chat_input[0].set_value(SHOIGU).run()
     assert not at.exception, at.exception
     reply = at.chat_message[1].markdown[0].value

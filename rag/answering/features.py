@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag import extract
-from rag.lexical import tokens
+from rag.answering import extract
+from rag.language.lexical import tokens
 from rag.types import Article, Passage
 
 VERSION = 1

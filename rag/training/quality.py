@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.evaluate import (
-    FAILURE_KINDS,
+from rag.training.evaluate import (
     GoldReport,
     XQuADItem,
     XQuADReport,
@@ -32,17 +31,18 @@ from rag.evaluate import (
     score_gold,
     score_xquad,
 )
+from rag.training.report import LANGS, tables
 from rag.types import Answer
 
 log = logging.getLogger(__name__)
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-XQUAD_DIR = HERE / "data" / "xquad-dev"
+# The data lives in the project folder (a checkout), not in the installed package.
+ROOT = Path(__file__).resolve().parents[2]
+XQUAD_DIR = ROOT / "bench" / "data" / "xquad-dev"
 SEED_ARTICLE = ROOT / "seeds" / "000_094a88c166a7f8c4.txt"
 SEED_GOLD = ROOT / "tests" / "data" / "seed_gold.jsonl"
 DEFAULT_OUT = Path("bench/results/quality.json")
-LANGS = ("en", "de")
+
 PEERS = ("bm25", "langchain")
 # Passages requested per question, for MRR@10. The answer reads only the top passages, and the
 # first ``settings.retrieve.k`` are what a user is shown: recall@5 and passage length use those.
@@ -80,8 +80,8 @@ def evaluate_xquad(
     root: Path = XQUAD_DIR,
 ) -> dict[str, Any]:
     """Scores of the bot and the peers on ``items``, with ``names`` (article files) indexed."""
-    from bench.peers import BM25Peer, LangChainPeer, read_articles
     from rag.pipeline import Bot
+    from rag.training.peers import BM25Peer, LangChainPeer, read_articles
 
     paths = [root / n for n in names]
     systems: dict[str, tuple[Ask, float]] = {}
@@ -131,8 +131,8 @@ def evaluate_seed(
     peers: Sequence[str] = PEERS,
 ) -> dict[str, Any]:
     """Scores of the bot and the peers on the gold questions over the seed article."""
-    from bench.peers import BM25Peer, LangChainPeer, read_articles
     from rag.pipeline import Bot
+    from rag.training.peers import BM25Peer, LangChainPeer, read_articles
 
     items = load_gold(SEED_GOLD)
     text = SEED_ARTICLE.read_text(encoding="utf-8")
@@ -164,10 +164,10 @@ def evaluate_seed(
 def evaluate_heldout(
     settings: Settings, encoders: Sequence[Any], items: Sequence[XQuADItem], workdir: Path
 ) -> dict[str, Any]:
-    """The answer models fitted fold by fold (bench.learn) and scored on the articles they did not
+    """The answer models fitted fold by fold (rag.training.train) and scored on the articles they did not
     see, beside the hand-set rules and the in-sample figures; with unanswerable questions made by
     asking each fold's questions of an index that lacks its articles."""
-    from bench.learn import Bench, fit_all, heldout_report
+    from rag.training.train import Bench, fit_all, heldout_report
 
     names = [getattr(e, "name", type(e).__name__) for e in encoders]
     bench = Bench(settings, encoders, items, XQUAD_DIR, workdir)
@@ -240,83 +240,6 @@ def main(
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     _note(f"wrote {out} ({report['seconds']:.0f} s)")
     return 0
-
-
-# -- printing --------------------------------------------------------------------------------
-
-_XQUAD_COLUMNS = [
-    ("recall@1", "recall_at_1", ".3f"),
-    ("recall@5", "recall_at_5", ".3f"),
-    ("MRR@10", "mrr_at_10", ".3f"),
-    ("top passage chars", "mean_top_passage_chars", ".0f"),
-    ("passage chars", "mean_passage_chars", ".0f"),
-    ("short-answer acc.", "short_answer_accuracy", ".3f"),
-    ("loose acc.", "short_answer_accuracy_loose", ".3f"),
-    ("short-answer chars", "mean_short_answer_chars", ".0f"),
-    ("abstain (answerable)", "abstain_on_answerable", ".3f"),
-]
-_HELDOUT_COLUMNS = [
-    ("recall@1", "recall_at_1", ".3f"),
-    ("recall@5", "recall_at_5", ".3f"),
-    ("short-answer acc.", "short_answer_accuracy", ".3f"),
-    ("abstain (answerable)", "abstain_on_answerable", ".3f"),
-    ("abstain (other articles)", "abstain_on_unanswerable", ".3f"),
-    ("abstain (other paragraphs)", "abstain_on_other_paragraph", ".3f"),
-]
-_SEED_COLUMNS = [
-    ("short-answer acc.", "short_answer_accuracy", ".3f"),
-    ("citation acc.", "citation_accuracy", ".3f"),
-    ("abstain (unanswerable)", "abstain_on_unanswerable", ".3f"),
-    ("abstain (answerable)", "abstain_on_answerable", ".3f"),
-    ("short-answer chars", "mean_short_answer_chars", ".0f"),
-]
-
-
-def tables(report: dict[str, Any]) -> str:
-    """Markdown tables of a report: one row per system and question language."""
-    parts = []
-    if "xquad" in report:
-        x = report["xquad"]
-        parts.append(
-            f"XQuAD-dev: {x['questions_per_language']} questions per language over "
-            f"{x['articles']} articles; passage chars = mean of the {x['shown']} passages shown;"
-            " loose acc. ignores articles and punctuation"
-        )
-        parts.append(_table(x["systems"], LANGS, _XQUAD_COLUMNS))
-        if "ours" in x["systems"]:
-            for lang in LANGS:
-                fails = x["systems"]["ours"]["failures"][lang]
-                top = f" ({fails['wrong_sentence_gold_at_rank_1']} with the gold in the top passage)"
-                kinds = ", ".join(f"{k} {fails[k]}{top if k == 'wrong_sentence' else ''}" for k in FAILURE_KINDS)
-                whole = x["systems"]["ours"][lang]["short_answer_is_whole_quote"]
-                parts.append(f"ours {lang}, short-answer misses: {kinds}")
-                parts.append(f"ours {lang}, short answer is a whole quoted sentence in {whole:.1%} of answers")
-    if "heldout" in report:
-        h = report["heldout"]
-        parts.append(
-            f"\nAnswer models, {h['folds']} folds split by article: each fold answered by models fitted on the "
-            "others; unanswerable = a fold's questions asked of an index without its articles"
-        )
-        runs = {k: v for k, v in h.items() if isinstance(v, dict)}
-        parts.append(_table(runs, LANGS, _HELDOUT_COLUMNS))
-    if "seed" in report:
-        s = report["seed"]
-        parts.append(f"\nSeed gold set: {s['questions']} questions over the seed article")
-        parts.append(_table(s["systems"], (*LANGS, "all"), _SEED_COLUMNS))
-    parts.append(f"\n{report['seconds']:.0f} s in all")
-    return "\n".join(parts)
-
-
-def _table(systems: dict[str, Any], langs: Sequence[str], columns: list[tuple[str, str, str]]) -> str:
-    head = ["system", "questions", *(c[0] for c in columns)]
-    rows = [
-        [f"{name} {lang}", str(m[lang]["questions"])] + [format(m[lang][key], f) for _, key, f in columns]
-        for lang in langs
-        for name, m in systems.items()
-    ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 # -- details for the error analysis ------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rag import features
+from rag.answering import features
 from rag.errors import RagError
 
 log = logging.getLogger(__name__)

@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from rag import health, lexicon, store
-from rag.chunking import text_hash, widen
+from rag.articles.chunking import text_hash, widen
 from rag.config import Settings
 from rag.errors import IndexUnavailable, disk_error
-from rag.indexer import fingerprint
-from rag.lexical import LexicalIndex, detect_language
+from rag.index import health, lexicon, store
+from rag.index.folder import Shelf
+from rag.index.manifest import MANIFEST, Manifest, read_manifest
+from rag.index.store import fingerprint
+from rag.language.lexical import LexicalIndex, detect_language
 from rag.types import Chunk, Passage
 
 log = logging.getLogger(__name__)
@@ -76,13 +78,13 @@ class Retriever:
     # -- loading -------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> bool:
         """Reload when the manifest changed on disk; True when it did."""
-        path = self.settings.index_dir / store.MANIFEST
+        path = self.settings.index_dir / MANIFEST
         stamp = path.stat().st_mtime_ns if path.exists() else None
         if not force and stamp == self._stamp:
             if self.settings.chroma_url is None:
                 health.check_vector_store(self.settings.index_dir)  # e.g. deleted under a running app
             return False
-        manifest = store.read_manifest(self.settings.index_dir)
+        manifest = read_manifest(self.settings.index_dir)
         if manifest is None:
             raise IndexUnavailable(
                 f"{self.settings.index_dir} is not an index; build it with: "
@@ -115,7 +117,7 @@ class Retriever:
                 "rebuild with: python -m rag index --rebuild"
             ) from exc
         self.manifest = manifest
-        self.articles = store.Shelf(self.settings.index_dir, manifest.articles)
+        self.articles = Shelf(self.settings.index_dir, manifest.articles)
         self.corpus_lang = lexicon.corpus_lang(manifest.articles.values())
         max_chars = self.settings.chunk.max_chars
         shape = lexicon.shape_of(max_chars, self.corpus_lang, self.encoders[0].name)
@@ -162,7 +164,7 @@ class Retriever:
             except Exception as exc:  # an empty or unreachable collection: the real query reports it
                 log.debug("could not preload the %s vectors: %s", enc.name, exc)
 
-    def _check_model(self, manifest: store.Manifest) -> None:
+    def _check_model(self, manifest: Manifest) -> None:
         primary = self.encoders[0]
         built = manifest.embedding
         if built.get("name") != primary.name or built.get("dim") != primary.dim:

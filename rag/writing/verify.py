@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from rag.answer import quote
+from rag.answering.wording import quote
 from rag.types import Answer, Article, Citation, Passage
 
 _MARKER = re.compile(r"\[\s*(?:(?:passage|source|quelle|abschnitt)\s*)?(\d+(?:\s*[,;]\s*\d+)*)\s*\]", re.IGNORECASE)

@@ -14,43 +14,44 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rag import store
-from rag.chunking import text_hash
+from rag.articles.chunking import text_hash
+from rag.articles.ingest import is_url, make_article, read_article
 from rag.config import Settings
 from rag.errors import IndexUnavailable, InputError
-from rag.ingest import is_url, make_article, read_article
-from rag.manifest import DamagedManifest
+from rag.index import store
+from rag.index.folder import read_article_text, stored_text_ok, write_article_text
+from rag.index.manifest import MANIFEST, PENDING, DamagedManifest, Manifest, read_manifest, remove_manifest
 from rag.types import Article
 
 log = logging.getLogger(__name__)
 
 
-def recover(index_dir: Path, client: Any, settings: Settings, notes: list[str]) -> store.Manifest | None:
+def recover(index_dir: Path, client: Any, settings: Settings, notes: list[str]) -> Manifest | None:
     """For a rebuild over a damaged manifest: the articles it listed, recovered (None, and the
     damaged file removed, when nothing is left to recover)."""
     owner = store.owner_tag(index_dir, settings.chroma_url)
     found = recover_manifest(index_dir, client, owner, settings.max_file_bytes)
     if found is None:
-        store.remove_manifest(index_dir, store.MANIFEST)
-        notes.append(f"{store.MANIFEST} was damaged and nothing else was left to recover; built anew")
+        remove_manifest(index_dir, MANIFEST)
+        notes.append(f"{MANIFEST} was damaged and nothing else was left to recover; built anew")
     else:
         notes.append(
-            f"{store.MANIFEST} was damaged; recovered {len(found.articles)} article(s) "
+            f"{MANIFEST} was damaged; recovered {len(found.articles)} article(s) "
             "from the vector store and the stored texts"
         )
     return found
 
 
-def pending(index_dir: Path, notes: list[str]) -> store.Manifest | None:
+def pending(index_dir: Path, notes: list[str]) -> Manifest | None:
     """The unfinished staged build to resume; a damaged one is dropped (that build starts over)."""
     try:
-        return store.read_manifest(index_dir, store.PENDING)
+        return read_manifest(index_dir, PENDING)
     except DamagedManifest:
-        notes.append(f"dropped an unfinished build: its {store.PENDING} was damaged")
+        notes.append(f"dropped an unfinished build: its {PENDING} was damaged")
         return None
 
 
-def recover_manifest(index_dir: Path, client: Any, owner: str | None, max_bytes: int) -> store.Manifest | None:
+def recover_manifest(index_dir: Path, client: Any, owner: str | None, max_bytes: int) -> Manifest | None:
     """A manifest listing every article whose chunks the store holds and whose text is stored (or
     still in its source file); its collections are the old ones, dropped once the rebuild is done.
     None when nothing can be recovered."""
@@ -80,7 +81,7 @@ def recover_manifest(index_dir: Path, client: Any, owner: str | None, max_bytes:
             "sha": text_hash(art.text),
         }
     log.debug("recovered %d article(s) from the vector store and the stored texts", len(articles))
-    return store.Manifest(
+    return Manifest(
         embedding={"name": "recovered", "dim": 0},
         collections={f"recovered{i}": n for i, n in enumerate(names)},
         fingerprint="",
@@ -98,7 +99,7 @@ def restore_texts(
     write: list[tuple[Article, str]] = []
     remove: list[str] = []
     for aid, meta in metas.items():
-        if aid in skip or store.stored_text_ok(index_dir, aid, meta.get("sha")):
+        if aid in skip or stored_text_ok(index_dir, aid, meta.get("sha")):
             continue
         if stored_article(index_dir, aid, meta, max_bytes, notes) is not None:
             continue
@@ -123,14 +124,14 @@ def stored_article(
     goes to ``notes``); None when neither has it."""
     source, title = meta["source"], meta["title"]
     try:
-        text = store.read_article_text(index_dir, aid, meta.get("sha"))
+        text = read_article_text(index_dir, aid, meta.get("sha"))
         return Article(aid, source, title, text, meta.get("lang") or make_article(text, source, title).lang)
     except IndexUnavailable:
         pass
     art = from_source(source, max_bytes)
     if art is None or art.id != aid:
         return None
-    store.write_article_text(index_dir, aid, art.text)
+    write_article_text(index_dir, aid, art.text)
     if notes is not None:
         notes.append(f"restored the stored text of {source} from its file")
     return Article(aid, source, title, art.text, meta.get("lang") or art.lang)

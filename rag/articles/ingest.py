@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import urlparse
 
-from rag.addresses import AddressGuard
-from rag.chunking import sentences, text_hash
+from rag.articles.addresses import AddressGuard
+from rag.articles.chunking import sentences, text_hash
+from rag.articles.fetch import fetch
 from rag.errors import InputError
-from rag.fetch import fetch
-from rag.lexical import detect_language
+from rag.language.lexical import detect_language
 from rag.types import Article
 
 log = logging.getLogger(__name__)

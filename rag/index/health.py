@@ -10,16 +10,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rag import lexicon, store
 from rag.config import Settings
 from rag.errors import IndexUnavailable, disk_error, read_only_index
+from rag.index import lexicon, store
+from rag.index.folder import stored_text_ok
+from rag.index.manifest import Manifest, read_manifest
 
 
-def precheck(settings: Settings) -> store.Manifest:
+def precheck(settings: Settings) -> Manifest:
     """What a question checks first, before the models load (seconds): the manifest reads and, for
     the embedded store, its folder is there and may be opened."""
     index_dir = settings.index_dir
-    manifest = store.read_manifest(index_dir)
+    manifest = read_manifest(index_dir)
     if manifest is None:
         raise IndexUnavailable(
             f"{index_dir} is not an index; build it with: python -m rag index --index-dir {index_dir}"
@@ -31,12 +33,12 @@ def precheck(settings: Settings) -> store.Manifest:
     return manifest
 
 
-def problems(settings: Settings, manifest: store.Manifest) -> list[str]:
+def problems(settings: Settings, manifest: Manifest) -> list[str]:
     """One line per thing wrong with the index ``manifest`` describes; empty when all is well."""
     index_dir = settings.index_dir
     found = []
     metas = manifest.articles
-    lost = [m["source"] for aid, m in metas.items() if not store.stored_text_ok(index_dir, aid, m.get("sha"))]
+    lost = [m["source"] for aid, m in metas.items() if not stored_text_ok(index_dir, aid, m.get("sha"))]
     if lost:
         more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
         found.append(
@@ -58,7 +60,7 @@ def problems(settings: Settings, manifest: store.Manifest) -> list[str]:
     return found
 
 
-def _vector_problems(index_dir: Path, manifest: store.Manifest) -> list[str]:
+def _vector_problems(index_dir: Path, manifest: Manifest) -> list[str]:
     client = reader_client(index_dir, None, manifest)
     expected = sum(m["chunks"] for m in manifest.articles.values())
     counts = [client.get_collection(name).count() for name in manifest.collections.values()]
@@ -80,7 +82,7 @@ def check_vector_store(index_dir: Path) -> None:
         )
 
 
-def reader_client(index_dir: Path, chroma_url: str | None, manifest: store.Manifest) -> Any:
+def reader_client(index_dir: Path, chroma_url: str | None, manifest: Manifest) -> Any:
     """A client for reading the index ``manifest`` describes, or ``IndexUnavailable`` saying why
     its vectors cannot be read and what repairs that."""
     if chroma_url is None:

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from rag import extract, features
-from rag.chunking import article_sentences
+from rag.answering import extract, features
+from rag.answering.retrieve import READ_PASSAGES, Trace, zscore
+from rag.articles.chunking import article_sentences
 from rag.config import AnswerSettings
-from rag.lexical import tokens
-from rag.retrieve import READ_PASSAGES, Trace, zscore
+from rag.language.lexical import tokens
 from rag.types import Article, Passage
 
 TYPED_BONUS = 1.0

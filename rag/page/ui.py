@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.store import Manifest
+from rag.index.store import Manifest
 from rag.types import Answer, Citation, Passage
 
 # ASCII punctuation that is harmless in both HTML and Markdown (outside line starts, which

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag import store
-from rag.addresses import AddressGuard
+from rag.articles.addresses import AddressGuard
+from rag.articles.ingest import decode, fetch_article, web_address
 from rag.config import Settings
 from rag.embeddings import background
 from rag.errors import InputError, RagError
-from rag.ingest import decode, fetch_article, web_address
+from rag.index.manifest import read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class IndexJob:
             return Outcome("info", f"The same text is already indexed as {report.duplicates[0][1]}; nothing added.")
         if source in report.unchanged:
             return Outcome("info", "This article is already in the index.")
-        manifest = store.read_manifest(self.bot.settings.index_dir)
+        manifest = read_manifest(self.bot.settings.index_dir)
         meta = next((m for m in manifest.articles.values() if m["source"] == source), None) if manifest else None
         if meta is None:
             return Outcome("success", f"Indexed {self.path.name}.")

@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from rag import features
-from rag.answer import Answerer, Examination
+from rag.answering import features
+from rag.answering.answer import Answerer, Examination
+from rag.answering.evidence import VectorMemo
+from rag.answering.learned import AnswerModel, Linear
+from rag.answering.retrieve import Retriever, Trace
 from rag.config import Settings
-from rag.evaluate import XQuADItem, covers, same_file
-from rag.evidence import VectorMemo
-from rag.learned import AnswerModel, Linear
-from rag.retrieve import Retriever, Trace
+from rag.training.evaluate import XQuADItem, covers, same_file
 from rag.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class Bench:
     def retriever(self, key: str) -> Retriever:
         """'all', or 'without-K': an index lacking fold K's articles (built or updated in place)."""
         if key not in self._retrievers:
-            from rag.indexer import index_paths
+            from rag.index.update import index_paths
 
             if key == "all":
                 names, folder = self.names, "ours-xquad"
@@ -298,7 +298,7 @@ def heldout_answers(
 def heldout_report(bench: Bench, fitted: Fitted) -> dict[str, Any]:
     """Figures per question language for the hand-set rules and for the learned models, each fold
     answered by models fitted without it; and the final model's in-sample figures for the gap."""
-    from rag.evaluate import score_xquad
+    from rag.training.evaluate import score_xquad
 
     n = bench.n_folds
     out: dict[str, Any] = {"folds": n, "split": f"by article: every {n}th of the sorted article files"}
@@ -325,8 +325,8 @@ def heldout_report(bench: Bench, fitted: Fitted) -> dict[str, Any]:
 def train(settings: Settings, workdir: Path, out: Path, root: Path, report_path: Path | None = None) -> dict[str, Any]:
     """Fit the answer models on every XQuAD-dev article and write them to ``out`` with the held-out
     figures of the same procedure run fold by fold."""
-    from rag.evaluate import load_xquad
     from rag.pipeline import make_encoders
+    from rag.training.evaluate import load_xquad
 
     encoders = make_encoders(settings)
     names = [getattr(e, "name", type(e).__name__) for e in encoders]

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
-from rag.addresses import AddressGuard, IPAddress
+from rag.articles.addresses import AddressGuard, IPAddress
 from rag.errors import InputError
 
 log = logging.getLogger(__name__)

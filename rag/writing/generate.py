@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import replace
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from rag.answer import not_said
+from rag.answering.wording import not_said
 from rag.config import LLMSettings
-from rag.lexical import detect_language
-from rag.types import Answer, Article, Passage
-from rag.verify import checked_answer
+from rag.language.lexical import detect_language
+from rag.types import Answer, Article, Passage, Reply
+from rag.writing.verify import checked_answer
 
 log = logging.getLogger(__name__)
 
@@ -112,31 +112,6 @@ def failure_notice(exc: BaseException, settings: LLMSettings) -> str:
     else:
         why = f"failed ({name})"
     return f"The language model {why}; this is the extractive answer."
-
-
-class Reply:
-    """An answer that may still be arriving: iterate for the text as it comes, then read ``answer``."""
-
-    def __init__(self, run: Generator[str, None, Answer] | None = None, answer: Answer | None = None) -> None:
-        self._run = run
-        self._answer = answer
-        self.live = run is not None  # text streams from a model (else ``answer`` is ready)
-
-    @classmethod
-    def done(cls, answer: Answer) -> Reply:
-        return cls(answer=answer)
-
-    def __iter__(self) -> Iterator[str]:
-        if self._run is not None:
-            self._answer = yield from self._run
-            self._run = None
-
-    @property
-    def answer(self) -> Answer:
-        for _ in self:
-            pass
-        assert self._answer is not None
-        return self._answer
 
 
 class Writer:

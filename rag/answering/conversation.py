@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from rag.lexical import detect_language, tokens
+from rag.language.lexical import detect_language, tokens
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Generator, Sequence
 
-from rag.generate import Reply
-from rag.types import Answer, Citation, Part, Passage
+from rag.types import Answer, Citation, Part, Passage, Reply
 
 _MARKER = re.compile(r"\[(\d+)\]")
 

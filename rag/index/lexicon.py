@@ -19,8 +19,8 @@ from typing import Any, TypeVar, overload
 
 import numpy as np
 
-from rag.chunking import CHUNKER_VERSION, article_sentences, chunk_article, text_hash
-from rag.lexical import EMPTY, LEXICAL_VERSION, LexicalIndex, tokens
+from rag.articles.chunking import CHUNKER_VERSION, article_sentences, chunk_article, text_hash
+from rag.language.lexical import EMPTY, LEXICAL_VERSION, LexicalIndex, tokens
 from rag.types import Article, Chunk
 
 log = logging.getLogger(__name__)

@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from rag import extract, features
+from rag.answering import extract, features
+from rag.answering.evidence import Evidence, Ranker, cosines
+from rag.answering.learned import AnswerModel
+from rag.answering.retrieve import Trace
+from rag.answering.wording import not_said, quote
 from rag.config import AnswerSettings
-from rag.evidence import Evidence, Ranker, cosines
-from rag.learned import AnswerModel
-from rag.lexical import detect_language, tokens
-from rag.retrieve import Trace
+from rag.language.lexical import tokens
 from rag.types import Answer, Article, Citation, Passage
 
 log = logging.getLogger(__name__)
@@ -41,19 +42,6 @@ class Examination:
     vector: np.ndarray | None = None
     probability: float | None = None
     abstain: bool = False
-
-
-def quote(article: Article, start: int, end: int) -> str:
-    """The verbatim text at ``[start, end)``; every citation goes through here."""
-    if not 0 <= start < end <= len(article.text):
-        raise ValueError(f"bad quote offsets {start}-{end} in {article.source}")
-    return article.text[start:end]
-
-
-def not_said(question: str) -> str:
-    if detect_language(question) == "de":
-        return f"Die indexierten Artikel sagen dazu nichts: keine Stelle beantwortet „{question.strip()}“."
-    return f'The indexed articles don\'t say: no passage answers "{question.strip()}".'
 
 
 class Answerer:

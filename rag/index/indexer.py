@@ -15,21 +15,28 @@ no manifest names, article texts no manifest lists.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag import lexicon, repair, store
-from rag.addresses import AddressGuard
-from rag.chunking import CHUNKER_VERSION, chunk_article, text_hash
+from rag.articles.chunking import chunk_article, text_hash
+from rag.articles.ingest import is_url
 from rag.config import Settings
-from rag.errors import IndexUnavailable, InputError
-from rag.ingest import Source, collect_sources, is_url, load
-from rag.manifest import DamagedManifest
+from rag.index import lexicon, repair, store
+from rag.index.folder import check_space, remove_stray_files, write_article_text
+from rag.index.lock import writer_lock
+from rag.index.manifest import (
+    MANIFEST,
+    PENDING,
+    DamagedManifest,
+    Manifest,
+    read_manifest,
+    remove_manifest,
+    write_manifest,
+)
 from rag.types import Article
 
 log = logging.getLogger(__name__)
@@ -72,113 +79,6 @@ class IndexReport:
         )
 
 
-def fingerprint(settings: Settings, encoders: Sequence[Any]) -> str:
-    """What shapes the stored vectors: a change here means a new collection."""
-    key = "|".join([*(f"{e.name}:{e.dim}" for e in encoders), str(settings.chunk.max_chars), CHUNKER_VERSION])
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-def index_paths(
-    settings: Settings,
-    encoders: Sequence[Any],
-    paths: Iterable[str | Path],
-    progress: Progress | None = None,
-    prune: bool = False,
-    rebuild: bool = False,
-    wait: float = 0.0,
-    any_address: bool = False,
-) -> IndexReport:
-    """Index files, folders and web addresses. Every input is read and checked before the index
-    is touched: a bad file or address given by name stops the run with an ``InputError``; one found
-    inside a folder is skipped and reported. With ``prune``, indexed articles from the given
-    folders whose files are gone are removed. Web addresses are fetched from public addresses and
-    those RAG_FETCH_ALLOW names; ``any_address`` (the operator's command line) allows all."""
-    t0 = time.monotonic()
-    paths = [str(p) for p in paths]
-    sources = collect_sources(paths)
-    if not sources and not prune:
-        raise InputError(f"No .txt, .md or .html articles in {', '.join(paths)}; give article files or folders.")
-    report = IndexReport()
-    guard = AddressGuard.anything() if any_address else AddressGuard.allowing(settings.fetch_allow)
-    articles = _load_all(sources, settings, report, guard)
-    prune_under = [p for p in paths if not is_url(p)] if prune else []
-    Indexer(settings, encoders, progress).run(
-        articles, report, present={s.name for s in sources}, prune_under=prune_under, rebuild=rebuild, wait=wait
-    )
-    report.seconds = time.monotonic() - t0
-    return report
-
-
-def _load_all(sources: Sequence[Source], settings: Settings, report: IndexReport, guard: AddressGuard) -> list[Article]:
-    out = []
-    for src in sources:
-        try:
-            loaded = load(src, settings.max_file_bytes, settings.fetch_timeout, guard)
-        except InputError as exc:
-            if src.named:
-                raise
-            report.skipped.append((src.name, str(exc)))
-            continue
-        if loaded.note:
-            report.notes.append(loaded.note)
-        out.append(loaded.article)
-    return out
-
-
-def remove_sources(settings: Settings, names: Sequence[str], wait: float = 0.0) -> IndexReport:
-    """Drop indexed articles by source (a file, a folder's articles, an address) or article id."""
-    t0 = time.monotonic()
-    report = IndexReport()
-    index_dir = settings.index_dir
-    if not (index_dir / store.MANIFEST).is_file():
-        raise IndexUnavailable(f"{index_dir} is not an index; build it with: python -m rag index")
-    with store.writer_lock(index_dir, wait=wait) as session:
-        live = store.read_manifest(index_dir)
-        if live is None:
-            raise IndexUnavailable(f"{index_dir} is not an index; build it with: python -m rag index")
-        ids: list[str] = []
-        for name in names:
-            found = [aid for aid, meta in live.articles.items() if _matches(name, aid, meta["source"])]
-            if not found:
-                raise InputError(f"{name} is not in the index; python -m rag status lists the indexed articles.")
-            ids.extend(aid for aid in found if aid not in ids)
-        client = session.client(settings.chroma_url)
-        pending = store.read_manifest(index_dir, store.PENDING)
-        for manifest, file in ((live, store.MANIFEST), (pending, store.PENDING)):
-            if manifest is None:
-                continue
-            cols = store.existing_collections(client, manifest)
-            for aid in ids:
-                meta = manifest.articles.pop(aid, None)
-                if meta is None:
-                    continue
-                store.write_manifest(index_dir, manifest, file)
-                for col in cols:
-                    col.delete(where={"article_id": aid})
-                if manifest is live:
-                    report.removed.append(meta["source"])
-        store.remove_stray_files(index_dir, set(live.articles) | (set(pending.articles) if pending else set()))
-        lexicon.refresh(
-            index_dir,
-            live.articles,
-            _reader(index_dir, live, settings.max_file_bytes),
-            settings.chunk.max_chars,
-            live.embedding["name"],
-        )
-        report.chunks_total = sum(m["chunks"] for m in live.articles.values())
-    report.seconds = time.monotonic() - t0
-    return report
-
-
-def _matches(name: str, article_id: str, source: str) -> bool:
-    if name in (source, article_id):
-        return True
-    if is_url(name) or is_url(source):
-        return False
-    given, path = Path(name), Path(source)
-    return given == path or given in path.parents
-
-
 @dataclass
 class _Plan:
     write: list[tuple[Article, str | None]] = field(default_factory=list)  # article, id it replaces
@@ -211,17 +111,17 @@ class Indexer:
         articles not among ``present`` are removed."""
         report = report if report is not None else IndexReport()
         present = present if present is not None else {a.source for a in articles}
-        with store.writer_lock(self.dir, wait=wait) as session:
+        with writer_lock(self.dir, wait=wait) as session:
             client = None
             try:
-                live = store.read_manifest(self.dir)
+                live = read_manifest(self.dir)
             except DamagedManifest:
                 if not rebuild:
                     raise
                 client = session.client(self.settings.chroma_url)
                 live = repair.recover(self.dir, client, self.settings, report.notes)
             pending = repair.pending(self.dir, report.notes)
-            fp = fingerprint(self.settings, self.encoders)
+            fp = store.fingerprint(self.settings, self.encoders)
             staged = live is not None and (rebuild or live.fingerprint != fp)
             if not staged:
                 target = live or self._new_manifest(fp)
@@ -233,11 +133,11 @@ class Indexer:
                 return report
             plan = self._plan(target, live if staged else None, articles, present, prune_under, report)
             texts = [a.text for a, _ in plan.write]
-            store.check_space(self.dir, texts, self.settings.chunk.max_chars, self.settings.chroma_url is not None)
+            check_space(self.dir, texts, self.settings.chunk.max_chars, self.settings.chroma_url is not None)
             client = client or session.client(self.settings.chroma_url)
             owner = store.owner_tag(self.dir, self.settings.chroma_url)
             if target is not pending:
-                store.remove_manifest(self.dir, store.PENDING)
+                remove_manifest(self.dir, PENDING)
             store.drop_orphans(client, [m for m in (live, target) if m is not None], owner)
             cols = [
                 store.open_collection(client, name, enc, owner)
@@ -246,22 +146,22 @@ class Indexer:
             if not staged:
                 self._restore_texts(target, plan, report)
                 self._repair(cols, target, plan, report)
-            self._apply(cols, target, plan, store.PENDING if staged else store.MANIFEST, report)
+            self._apply(cols, target, plan, PENDING if staged else MANIFEST, report)
             if staged:
                 assert live is not None
-                store.write_manifest(self.dir, target)
-                store.remove_manifest(self.dir, store.PENDING)
+                write_manifest(self.dir, target)
+                remove_manifest(self.dir, PENDING)
                 for name in live.collections.values():
                     if name not in target.collections.values():
                         store.delete_collection(client, name)
                 report.rebuilt = True
             elif live is None:
-                store.write_manifest(self.dir, target)
-            store.remove_stray_files(self.dir, set(target.articles))
+                write_manifest(self.dir, target)
+            remove_stray_files(self.dir, set(target.articles))
             lexicon.refresh(
                 self.dir,
                 target.articles,
-                _reader(self.dir, target, self.settings.max_file_bytes),
+                reader(self.dir, target, self.settings.max_file_bytes),
                 self.settings.chunk.max_chars,
                 self.encoders[0].name,
                 embed=self.encoders[0],
@@ -270,14 +170,14 @@ class Indexer:
             report.chunks_total = sum(a["chunks"] for a in target.articles.values())
         return report
 
-    def _new_manifest(self, fp: str) -> store.Manifest:
+    def _new_manifest(self, fp: str) -> Manifest:
         stamp = hex(int(time.time() * 1000))[2:]
         names = {
             ("dense" if i == 0 else f"dense{i}"): f"{store.COLLECTION_PREFIX}{fp}-{i}-{stamp}"
             for i in range(len(self.encoders))
         }
         primary = self.encoders[0]
-        return store.Manifest(
+        return Manifest(
             embedding={"name": primary.name, "dim": primary.dim},
             collections=names,
             fingerprint=fp,
@@ -286,8 +186,8 @@ class Indexer:
 
     def _plan(
         self,
-        target: store.Manifest,
-        live: store.Manifest | None,
+        target: Manifest,
+        live: Manifest | None,
         articles: Sequence[Article],
         present: set[str],
         prune_under: Sequence[str],
@@ -342,9 +242,9 @@ class Indexer:
         ]
         return plan
 
-    def _apply(self, cols: list[Any], target: store.Manifest, plan: _Plan, file: str, report: IndexReport) -> None:
+    def _apply(self, cols: list[Any], target: Manifest, plan: _Plan, file: str, report: IndexReport) -> None:
         def save() -> None:
-            store.write_manifest(self.dir, target, file)
+            write_manifest(self.dir, target, file)
 
         for art in plan.rename:
             target.articles[art.id].update(source=art.source, title=art.title)
@@ -357,7 +257,7 @@ class Indexer:
         chunked = [(a, prev, chunk_article(a, self.settings.chunk.max_chars)) for a, prev in plan.write]
         total, done = sum(len(c) for _, _, c in chunked), 0
         for art, prev, chunks in chunked:
-            store.write_article_text(self.dir, art.id, art.text)
+            write_article_text(self.dir, art.id, art.text)
             report.chunks_embedded += store.upsert_chunks(cols, self.encoders, chunks)
             done += len(chunks)
             self.progress(done, total, art.source)
@@ -397,7 +297,7 @@ class Indexer:
             report.skipped.append((meta["source"], "its stored text is lost from the index; index the file again"))
         return art
 
-    def _restore_texts(self, target: store.Manifest, plan: _Plan, report: IndexReport) -> None:
+    def _restore_texts(self, target: Manifest, plan: _Plan, report: IndexReport) -> None:
         """Every listed article's stored text is checked; one that is lost is taken again from its
         file, the file indexed again when it changed, else the article removed (rag.repair)."""
         queued = {a.id for a, _ in plan.write} | {a.id for a in plan.rename} | set(plan.remove)
@@ -406,7 +306,7 @@ class Indexer:
         plan.write += write
         plan.remove += remove
 
-    def _repair(self, cols: list[Any], target: store.Manifest, plan: _Plan, report: IndexReport) -> None:
+    def _repair(self, cols: list[Any], target: Manifest, plan: _Plan, report: IndexReport) -> None:
         """Queue listed articles whose chunks are missing from a collection (e.g. a store deleted by
         hand) to be written again; the count check keeps this free when all is well."""
         expected = sum(m["chunks"] for m in target.articles.values())
@@ -428,7 +328,7 @@ class Indexer:
                 plan.carried.add(aid)
 
 
-def _reader(index_dir: Path, manifest: store.Manifest, max_bytes: int) -> Callable[[str], Article | None]:
+def reader(index_dir: Path, manifest: Manifest, max_bytes: int) -> Callable[[str], Article | None]:
     """Reads the manifest's articles back from the index, for the lexicon."""
     return lambda aid: repair.stored_article(index_dir, aid, manifest.articles[aid], max_bytes)
 
