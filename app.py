@@ -20,7 +20,7 @@ from rag.errors import InputError, RagError
 from rag.index.manifest import Manifest, read_manifest
 from rag.page import ui, uploads
 from rag.pipeline import Bot, check_question, make_encoders
-from rag.types import Answer, Article
+from rag.types import Answer, Article, Scope
 
 log = logging.getLogger("rag.app")
 
@@ -29,6 +29,7 @@ EXAMPLES = (
     "Wie viele ukrainische Soldaten starben 2021?",
     "Where did Biden propose to meet Putin?",
 )
+ALL_ARTICLES = "All articles"
 READ_ONLY_EMPTY = "No articles are indexed yet; this chat is read-only, so they are added on the server."
 
 
@@ -81,7 +82,8 @@ def ask(bot: Bot, question: str, turns: list[Turn]) -> None:
     with st.chat_message("assistant"):
         try:
             with st.spinner("Searching the articles…"):
-                reply = bot.ask_stream(question, history=[t.question for t in turns if t.answer])
+                history = [t.question for t in turns if t.answer]
+                reply = bot.ask_stream(question, history=history, scope=chosen_scope(), context=last_article(turns))
             if reply.live:  # a language model writes: its tokens as they come, then the checked answer
                 draft = st.empty()
                 with draft.container():
@@ -97,6 +99,40 @@ def ask(bot: Bot, question: str, turns: list[Turn]) -> None:
             turn.error = f"Something went wrong while answering ({type(exc).__name__}); see the server log."
         turns.append(turn)
         show_reply(len(turns) - 1, turn, stream=not streamed)
+
+
+def last_article(turns: list[Turn]) -> str | None:
+    """The article the last answer quoted first: what "this article" means in the next question."""
+    for turn in reversed(turns):
+        if turn.answer is not None and turn.answer.citations:
+            return turn.answer.citations[0].article_id
+    return None
+
+
+def chosen_scope() -> Scope:
+    """The articles the sidebar limits answers to."""
+    article = st.session_state.get("scope_article") or None
+    since, until = st.session_state.get("scope_since"), st.session_state.get("scope_until")
+    return Scope(
+        article if article != ALL_ARTICLES else None,
+        since.isoformat() if since else None,
+        until.isoformat() if until else None,
+    )
+
+
+def scope_controls(manifest: Manifest) -> None:
+    """Restrict answers to one article or a date range."""
+    st.header("Answer from")
+    titles = {aid: m["title"] for aid, m in ui.newest_first(manifest)}
+    st.selectbox(
+        "Articles",
+        [ALL_ARTICLES, *titles],
+        key="scope_article",
+        format_func=lambda aid: aid if aid == ALL_ARTICLES else titles.get(aid, aid),
+    )
+    left, right = st.columns(2)
+    left.date_input("From", value=None, key="scope_since", format="YYYY-MM-DD")
+    right.date_input("To", value=None, key="scope_until", format="YYYY-MM-DD")
 
 
 def keep_articles(bot: Bot, answer: Answer) -> None:
@@ -130,15 +166,21 @@ def show_reply(i: int, turn: Turn, stream: bool = False) -> None:
                     st.markdown(ui.passage_html(p), unsafe_allow_html=True)
         return
     articles: dict[str, Article] = st.session_state.get("articles", {})
-    for c in answer.citations:
-        article = articles.get(c.article_id)
-        context = ui.citation_context(c, answer.passages, article.text if article else None)
-        st.markdown(ui.citation_html(c, context), unsafe_allow_html=True)
-        with st.expander(f"Open the article at quote [{c.n}]"):
+    texts = {aid: a.text for aid, a in articles.items()}
+    for shown in ui.group_citations(answer.citations, answer.passages, texts):
+        st.markdown(ui.shown_html(shown), unsafe_allow_html=True)
+        if shown.context is None:
+            continue
+        first, *rest = shown.citations
+        article = articles.get(first.article_id)
+        label = " and ".join(f"[{c.n}]" for c in shown.citations)
+        with st.expander(f"Open the article at quote {label}"):
             if article is None:
                 st.info("This article is no longer in the index.")
             else:
-                st.markdown(ui.article_html(article.text, c.start, c.end, f"quote-{i}-{c.n}"), unsafe_allow_html=True)
+                more = [(c.start, c.end) for c in rest]
+                anchor = f"quote-{i}-{first.n}"
+                st.markdown(ui.article_html(article.text, first.start, first.end, anchor, more), unsafe_allow_html=True)
 
 
 def welcome(manifest: Manifest | None, read_only: bool) -> None:
@@ -164,6 +206,8 @@ def sidebar(bot: Bot | None, manifest: Manifest | None, read_only: bool, notices
     for notice in notices:  # wrong with the index, though answers are not affected
         st.warning(ui.escape(notice))
     if manifest is not None:
+        if manifest.articles:
+            scope_controls(manifest)
         st.markdown(ui.status_html(manifest), unsafe_allow_html=True)
     elif bot is not None:
         st.info(READ_ONLY_EMPTY if read_only else "The index is empty: add an article below.")

@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, help="passages to return (default 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--jsonl", action="store_true", help="read questions from stdin, one per line; write JSON lines")
+    ask.add_argument("--article", help="answer from this article only: its file name, source or words of its title")
+    ask.add_argument("--since", help="answer from articles dated on or after this day (YYYY-MM-DD)")
+    ask.add_argument("--until", help="answer from articles dated on or before this day (YYYY-MM-DD)")
     rm = sub.add_parser("remove", help="drop articles from the index (their files are left alone)")
     rm.add_argument("sources", nargs="+", help="an article's source as `status` lists it, or a folder")
     rm.add_argument("--index-dir", type=Path)
@@ -156,7 +159,9 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.index.health import precheck
     from rag.pipeline import Bot, check_question
+    from rag.types import Scope
 
+    scope = Scope(args.article, args.since, args.until)
     if args.jsonl:
         precheck(settings)
         bot = Bot(settings)
@@ -164,20 +169,22 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             if not line.strip():
                 continue
             try:
-                out = bot.ask(line, k=args.k).to_json()
+                out = bot.ask(line, k=args.k, scope=scope).to_json()
             except RagError as exc:
                 out = {"question": line.strip(), "error": str(exc)}
             print(json.dumps(out, ensure_ascii=False), flush=True)
         return 0
     check_question(args.question or "")
     precheck(settings)  # a damaged index is told at once, not after the models load
-    answer = Bot(settings).ask(args.question, k=args.k)
+    answer = Bot(settings).ask(args.question, k=args.k, scope=scope)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
         return 0
     print(answer.answer)
     for c in answer.citations:
-        print(f"\n[{c.n}] {c.title} — {c.source}:{c.start}-{c.end}")
+        dated = f" ({c.date})" if c.date else ""
+        where = f"{c.source} ({c.meta_field})" if c.meta_field else f"{c.source}:{c.start}-{c.end}"
+        print(f"\n[{c.n}] {c.title}{dated} — {where}")
     if answer.notice:
         print(f"note: {answer.notice}", file=sys.stderr)
     return 0
@@ -205,6 +212,8 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.types import Meta
+
     """What the index holds; then one ``error:`` line per problem found (exit 2 when any)."""
     import datetime
 
@@ -241,7 +250,8 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
             "python -m rag index finishes it"
         )
     for meta in sorted(manifest.articles.values(), key=lambda m: m["source"]):
-        print(f"  {meta['source']}  {meta['chunks']} chunks  {meta['title']}")
+        dated = Meta.of_entry(meta).dated() or "undated"
+        print(f"  {meta['source']}  {dated}  {meta['chunks']} chunks  {meta['title']}")
     for line in found:
         print(f"error: {one_line(line)}", file=sys.stderr)
     return 2 if found else 0

@@ -10,9 +10,12 @@ from typing import Any
 
 from rag.answering import conversation, parts
 from rag.answering.answer import Answerer
+from rag.answering.desk import Desk
 from rag.answering.learned import AnswerModel
 from rag.answering.learned import load as load_model
+from rag.answering.requests import points_at_article, read_request
 from rag.answering.retrieve import Retriever
+from rag.answering.scope import resolve as resolve_scope
 from rag.answering.wording import not_said
 from rag.articles.ingest import is_utf8
 from rag.config import Settings
@@ -20,7 +23,7 @@ from rag.embeddings import USEEmbeddings, load_embeddings
 from rag.errors import InputError
 from rag.index.indexer import IndexReport, Progress
 from rag.index.update import index_paths
-from rag.types import Answer, Reply
+from rag.types import Answer, Reply, Scope
 from rag.writing.generate import Writer
 
 log = logging.getLogger(__name__)
@@ -93,10 +96,24 @@ class Bot:
                 self._retriever.refresh()
             return self._retriever
 
-    def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
-        return self.ask_stream(question, k, history).answer
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[str] = (),
+        scope: Scope | None = None,
+        context: str | None = None,
+    ) -> Answer:
+        return self.ask_stream(question, k, history, scope, context).answer
 
-    def ask_stream(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Reply:
+    def ask_stream(
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[str] = (),
+        scope: Scope | None = None,
+        context: str | None = None,
+    ) -> Reply:
         """Search and answer extractively now; with a language model configured, its checked answer
         streams from the returned reply. The model is asked whenever passages were found, also when
         the extractive step declined; it may answer or decline, and when it fails or its answer does
@@ -104,20 +121,41 @@ class Bot:
 
         ``history`` holds the earlier questions of the conversation as they were asked, oldest
         first; a follow-up is searched together with the latest of them that stands alone. A
-        question that asks several things is answered part by part in one reply."""
+        question that asks several things is answered part by part in one reply.
+
+        ``scope`` limits the articles answers come from; ``context`` is the id of the article the
+        last answer quoted: "this article" and a request without a subject ("When was it
+        published?") mean it. Questions about the articles themselves (what one is about, which
+        mention a name, the latest on a subject, when and where one was published) are answered
+        from their leads and metadata, never joined to the question before."""
         q = check_question(question)
         retriever = self.retriever
+        allowed = resolve_scope(scope, retriever.manifest.articles)
+        request = read_request(q)
+        if request is not None:
+            return Reply.done(Desk(retriever).answer(q, request, allowed, context))
+        if context and points_at_article(q) and context in retriever.manifest.articles:
+            if allowed is None or context in allowed:  # 'Who is quoted in this article?': searched as asked, there
+                return self._reply(q, conversation.Plan(q), retriever, k, frozenset({context}))
+        history = [h for h in history if read_request(h) is None]
         whole = conversation.plan(q, history)
         pieces = conversation.split(q)
         if len(pieces) == 1:
-            return self._reply(q, whole, retriever, k)
+            return self._reply(q, whole, retriever, k, allowed)
         plans = [conversation.plan_part(piece, q, whole) for piece in pieces]
         return parts.combine(
-            q, pieces, [self._reply(p, plan, retriever, k) for p, plan in zip(pieces, plans, strict=True)]
+            q, pieces, [self._reply(p, plan, retriever, k, allowed) for p, plan in zip(pieces, plans, strict=True)]
         )
 
-    def _reply(self, question: str, plan: conversation.Plan, retriever: Retriever, k: int | None) -> Reply:
-        passages, trace = retriever.search(plan.searched, k)
+    def _reply(
+        self,
+        question: str,
+        plan: conversation.Plan,
+        retriever: Retriever,
+        k: int | None,
+        allowed: frozenset[str] | None = None,
+    ) -> Reply:
+        passages, trace = retriever.search(plan.searched, k, allowed)
         if not passages:
             return Reply.done(Answer(question, not_said(question), None, True, [], [], plan.searched))
         answer = self.answerer.answer(question, passages, retriever.articles, trace, plan.searched)

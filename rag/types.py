@@ -6,6 +6,38 @@ from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# Where an article's date came from, as shown beside it.
+DATED_BY_PAGE = "page"  # the web page's own metadata
+DATED_BY_FRONT_MATTER = "front matter"  # a ``date:`` line at the top of a text or Markdown file
+DATED_BY_FILE = "file time"  # the file's modification time: not a publication date
+META_FIELDS = ("date", "dated_by", "author", "site", "url")
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What is known about an article besides its text: when, by whom and where it was published."""
+
+    date: str | None = None  # ISO date, YYYY-MM-DD
+    dated_by: str = ""  # one of the DATED_BY_* values when ``date`` is set
+    author: str | None = None
+    site: str | None = None
+    url: str | None = None
+
+    def to_entry(self) -> dict[str, str]:
+        """The fields that are known, as kept in the index manifest."""
+        return {k: v for k in META_FIELDS if (v := getattr(self, k))}
+
+    @classmethod
+    def of_entry(cls, entry: Any) -> Meta:
+        """From a manifest entry; an index written before metadata was kept gives an empty one."""
+        return cls(**{k: entry[k] for k in META_FIELDS if isinstance(entry.get(k), str) and entry[k]})
+
+    def dated(self) -> str:
+        """The date as shown: '2021-11-14', '2021-11-14 (file time)', or ''."""
+        if not self.date:
+            return ""
+        return f"{self.date} ({self.dated_by})" if self.dated_by == DATED_BY_FILE else self.date
+
 
 @dataclass(frozen=True)
 class Article:
@@ -16,6 +48,7 @@ class Article:
     title: str
     text: str
     lang: str = "de"
+    meta: Meta = Meta()
 
 
 @dataclass(frozen=True)
@@ -59,6 +92,26 @@ class Citation:
     end: int
     quote: str
     score: float
+    date: str = ""  # the article's date as shown (Meta.dated)
+    meta_field: str | None = None  # from the article's metadata ("date", "author", "site"): quote is that line
+
+    @property
+    def verbatim(self) -> bool:
+        """A quote from the article text, as opposed to a line of its metadata."""
+        return self.meta_field is None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which articles a question may be answered from: one article, a date range, or all."""
+
+    article: str | None = None  # an article id, source, file name or title words
+    since: str | None = None  # ISO date, inclusive
+    until: str | None = None  # ISO date, inclusive
+
+    @property
+    def everything(self) -> bool:
+        return not (self.article or self.since or self.until)
 
 
 @dataclass(frozen=True)
@@ -87,6 +140,7 @@ class Answer:
     backend: str = "extractive"
     notice: str | None = None  # what the reader should know about how this answer came about
     parts: list[Part] = field(default_factory=list)  # a question asking several things, part by part
+    kind: str = "fact"  # "fact", or a news-desk request: "overview", "collection", "latest", "metadata"
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON shape of ``rag ask --json`` (``notice`` and ``parts`` only when there are any)."""
@@ -108,6 +162,7 @@ class Answer:
             ],
             "backend": self.backend,
             "searched": self.searched,
+            "kind": self.kind,
         }
         if self.notice:
             out["notice"] = self.notice

@@ -93,7 +93,10 @@ def test_question_gets_an_answer_with_highlighted_citation(app: AppTest) -> None
     assert "40.000" in answer and "[1]" in answer
     assert any("40.000 Soldaten und 15.000 Kriegsfahrzeuge" in q for q in marked(app))
     citation = visible(bot.markdown[1].value)
-    assert citation.startswith("[1] Moskau muss")  # numbered, with the article's title
+    # numbered, with the article's title, then its date; the two quotes of one passage in one block
+    assert citation.startswith("[1] [2] Moskau muss") and "(file time)" in citation
+    assert len(re.findall(r"<mark", bot.markdown[1].value)) == 2
+    assert len([m for m in bot.markdown if "rag-cite" in m.value]) == 1
     # the article view holds the whole article with the quote highlighted in place
     view = bot.expander[0]
     assert "Open the article at quote [1]" in view.label

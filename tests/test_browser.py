@@ -142,6 +142,11 @@ def test_ask_see_highlighted_citation_open_article(server: str, browser) -> None
     page.screenshot(path=ARTIFACTS / "answer.png")
 
     cite = page.locator(".rag-cite", has=quote)
+    # title, then the article's date, then the passage with both of its quotes highlighted once
+    expect(cite).to_contain_text("Moskau muss")
+    expect(cite).to_contain_text("(file time)")
+    expect(cite.locator("mark")).to_have_count(2)
+    expect(page.locator(".rag-cite")).to_have_count(1)
     n = cite.inner_text().split("]", 1)[0].lstrip("[")
     page.get_by_text(f"Open the article at quote [{n}]").click()
     view = page.locator("[data-testid='stExpander']", has_text=f"quote [{n}]")

@@ -137,7 +137,15 @@ class Answerer:
             art = articles[ev.article_id]
             citations.append(
                 Citation(
-                    n, art.id, art.source, art.title, ev.start, ev.end, quote(art, ev.start, ev.end), round(ev.score, 4)
+                    n,
+                    art.id,
+                    art.source,
+                    art.title,
+                    ev.start,
+                    ev.end,
+                    quote(art, ev.start, ev.end),
+                    round(ev.score, 4),
+                    art.meta.dated(),
                 )
             )
         short = self._short(question, qtype, chosen[0]) or chosen[0].text

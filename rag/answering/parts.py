@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Sequence
+from dataclasses import replace
 
 from rag.types import Answer, Citation, Part, Passage, Reply
 
@@ -42,9 +43,7 @@ def merge(question: str, parts: Sequence[str], answers: Sequence[Answer]) -> Ans
             key = (c.article_id, c.start, c.end)
             if key not in number:
                 number[key] = len(citations) + 1
-                citations.append(
-                    Citation(number[key], c.article_id, c.source, c.title, c.start, c.end, c.quote, c.score)
-                )
+                citations.append(replace(c, n=number[key]))
             renumber[c.n] = number[key]
         text = _MARKER.sub(lambda m, r=renumber: f"[{r.get(int(m.group(1)), m.group(1))}]", ans.answer)
         blocks.append(text if ans.abstained else f"{part} {text}")

@@ -179,28 +179,40 @@ class Retriever:
             )
 
     # -- searching -----------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None) -> tuple[list[Passage], Trace]:
+    def search(
+        self, query: str, k: int | None = None, allowed: frozenset[str] | None = None
+    ) -> tuple[list[Passage], Trace]:
+        """The best passages for ``query``; with ``allowed``, from those articles only (a scope)."""
         try:
-            return self._search(query, k)
+            return self._search(query, k, allowed)
         except Exception as exc:  # the vector store failing for want of disk space or access: one line
             failed = disk_error(exc, self.settings.index_dir, writing=False)
             if failed is None:
                 raise
             raise failed from exc
 
-    def _search(self, query: str, k: int | None) -> tuple[list[Passage], Trace]:
+    def _search(self, query: str, k: int | None, allowed: frozenset[str] | None = None) -> tuple[list[Passage], Trace]:
         k = k or self.settings.retrieve.k
         cfg = self.settings.retrieve
         qlang = detect_language(query)
         same = qlang == self.corpus_lang
         lex_w = cfg.lexical_weight_same_lang if same else cfg.lexical_weight_cross_lang
-        if not self.chunks:
+        scoped = None if allowed is None else [r for aid in sorted(allowed) for r in self.chunks.rows_of(aid)]
+        if not self.chunks or scoped == []:
             return [], Trace(query, qlang, lex_w, [], corpus_lang=self.corpus_lang)
         n = min(cfg.candidates, len(self.chunks))
         qvecs = [enc.embed_query(query) for enc in self.encoders]
         self._warming.join()
-        dense = [self._dense_scores(vs, vec, n) for vs, vec in zip(self.stores, qvecs, strict=True)]
+        if scoped is not None and len(scoped) <= n:  # a small scope: every chunk of it is scored
+            dense = [self._exact_scores(vs, vec, scoped) for vs, vec in zip(self.stores, qvecs, strict=True)]
+        else:
+            where = None if allowed is None else {"article_id": {"$in": sorted(allowed)}}
+            dense = [self._dense_scores(vs, vec, n, where) for vs, vec in zip(self.stores, qvecs, strict=True)]
         lex_all = self.lexical.scores(query)
+        if scoped is not None:
+            inside = np.zeros(len(lex_all), dtype=bool)
+            inside[scoped] = True
+            lex_all = np.where(inside, lex_all, 0.0)
         cand = {r for r in _top(lex_all, n).tolist() if lex_all[r] > 0} if lex_w > 0 else set()
         for scores in dense:
             cand.update(scores)
@@ -266,9 +278,9 @@ class Retriever:
             return None
         return vectors.astype(np.float32) @ np.asarray(vec, dtype=np.float32)
 
-    def _dense_scores(self, vs: Any, vec: list[float], n: int) -> dict[int, float]:
+    def _dense_scores(self, vs: Any, vec: list[float], n: int, where: dict[str, Any] | None = None) -> dict[int, float]:
         out: dict[int, float] = {}
-        for doc, dist in vs.similarity_search_by_vector_with_relevance_scores(vec, k=n):
+        for doc, dist in vs.similarity_search_by_vector_with_relevance_scores(vec, k=n, filter=where):
             row = self.chunks.row_of(doc.id or "")
             if row is not None:  # chunks of articles the manifest lists, nothing else
                 out[row] = 1.0 - float(dist)

@@ -10,16 +10,17 @@ import logging
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import urlparse
 
 from rag.articles.addresses import AddressGuard
 from rag.articles.chunking import sentences, text_hash
 from rag.articles.fetch import fetch
+from rag.articles.metadata import front_matter, page_meta, with_file_time
 from rag.errors import InputError
 from rag.language.lexical import detect_language
-from rag.types import Article
+from rag.types import Article, Meta
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +127,21 @@ def read_article(path: Path, source: str, max_bytes: int) -> Loaded:
     except OSError as exc:
         raise InputError(f"{source} cannot be read ({exc.strerror}).") from None
     text, encoding = decode(data, source)
-    title = None
-    if path.suffix.lower() in HTML_SUFFIXES:
-        text, title = html_to_text(text, source)
-    note = None
+    notes = []
     if encoding != "utf-8":
-        note = f"{source}: read as {encoding}; citations refer to the text stored in the index."
-    return Loaded(make_article(text, source, title or title_of(text, path.stem)), note)
+        notes.append(f"read as {encoding}; citations refer to the text stored in the index")
+    if path.suffix.lower() in HTML_SUFFIXES:
+        text, title, meta = html_to_text(text, source)
+    else:
+        found = front_matter(text)
+        if found.problem:
+            notes.append(found.problem)
+        if not found.text.strip():
+            raise InputError(f"{source} holds only front matter; add the article's text below its closing '---'.")
+        text, title, meta = found.text, found.title, found.meta
+    note = f"{source}: {'; '.join(notes)}." if notes else None
+    article = make_article(text, source, _shorten(title) if title else title_of(text, path.stem), meta)
+    return Loaded(replace(article, meta=with_file_time(article.meta, path)), note)
 
 
 def decode(data: bytes, name: str, declared: str | None = None) -> tuple[str, str]:
@@ -193,26 +202,26 @@ def _binary(name: str) -> InputError:
     return InputError(f"{name} looks like a binary file, not text; give a .txt, .md or .html article.")
 
 
-def make_article(text: str, source: str, title: str) -> Article:
+def make_article(text: str, source: str, title: str, meta: Meta | None = None) -> Article:
     return Article(
         id=text_hash(text)[:16],
         source=source,
         title=title,
         text=text,
         lang=detect_language(text[:4000]),
+        meta=meta or Meta(),
     )
 
 
-def html_to_text(html: str, source: str) -> tuple[str, str | None]:
-    """Main text and title of a saved news page, extracted by trafilatura."""
+def html_to_text(html: str, source: str, url: str | None = None) -> tuple[str, str | None, Meta]:
+    """Main text, title and metadata of a saved news page, extracted by trafilatura."""
     import trafilatura
 
     text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_recall=True)
     if not text or not text.strip():
         raise InputError(f"{source}: no article text found in this HTML page.")
-    meta = trafilatura.extract_metadata(html)
-    title = meta.title.strip() if meta is not None and meta.title else None
-    return text.replace("\r\n", "\n"), (_shorten(title) if title else None)
+    title, meta = page_meta(html, url)
+    return text.replace("\r\n", "\n"), (_shorten(title) if title else None), meta
 
 
 def title_of(text: str, fallback: str) -> str:
@@ -246,13 +255,13 @@ def fetch_article(url: str, max_bytes: int, timeout: float, guard: AddressGuard)
     reduced to its main text."""
     page = fetch(url, max_bytes, timeout, guard)
     text, _ = decode(page.body, url, declared=page.charset)
-    title = None
+    title, meta = None, Meta(site=urlparse(url).hostname, url=url)
     if page.media_type not in ("text/plain", "text/markdown"):
-        text, title = html_to_text(text, url)
+        text, title, meta = html_to_text(text, url, url)
     path = urlparse(url).path.rstrip("/")
     fallback = PurePosixPath(path).stem or urlparse(url).hostname or url
     note = f"{url}: fetched {len(page.body):,} bytes; citations refer to the text stored in the index."
-    return Loaded(make_article(text, url, title or title_of(text, fallback)), note)
+    return Loaded(make_article(text, url, title or title_of(text, fallback), meta), note)
 
 
 # -- uploads ---------------------------------------------------------------------------------

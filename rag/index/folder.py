@@ -11,7 +11,7 @@ from typing import Any
 from rag.articles.chunking import text_hash
 from rag.errors import IndexUnavailable
 from rag.index.manifest import MANIFEST, PENDING, atomic_write
-from rag.types import Article
+from rag.types import Article, Meta
 
 # What may sit in an index folder; a writer refuses a folder holding anything else.
 INDEX_ID = ".index-id"
@@ -123,7 +123,7 @@ class Shelf(Mapping[str, Article]):
         if found is None:
             m = self._metas[article_id]
             text = read_article_text(self._dir, article_id, m.get("sha"))
-            found = Article(article_id, m["source"], m["title"], text, m.get("lang", "de"))
+            found = Article(article_id, m["source"], m["title"], text, m.get("lang", "de"), Meta.of_entry(m))
             self._read[article_id] = found
         return found
 

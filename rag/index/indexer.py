@@ -37,7 +37,7 @@ from rag.index.manifest import (
     remove_manifest,
     write_manifest,
 )
-from rag.types import Article
+from rag.types import META_FIELDS, Article, Meta
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class _Plan:
     carried: set[str] = field(default_factory=set)  # ids copied from the live index into new collections
     changed: set[str] = field(default_factory=set)  # ids that replace another version in the live index
     rename: list[Article] = field(default_factory=list)
+    restate: list[Article] = field(default_factory=list)  # unchanged text, new title or metadata
     remove: list[str] = field(default_factory=list)
 
 
@@ -220,6 +221,9 @@ class Indexer:
             known = listed[art.id]["source"]
             if known == art.source:
                 report.unchanged.append(art.source)
+                entry = listed[art.id]
+                if entry["title"] != art.title or Meta.of_entry(entry) != art.meta:
+                    plan.restate.append(art)
             elif gone(known) and art.source not in by_source:
                 plan.rename.append(art)  # the file was renamed or moved: same text, new name
                 report.renamed.append((art.source, known))
@@ -246,6 +250,11 @@ class Indexer:
         def save() -> None:
             write_manifest(self.dir, target, file)
 
+        for art in plan.restate:  # same text and name; title, date or source told anew
+            entry = {k: v for k, v in target.articles[art.id].items() if k not in META_FIELDS}
+            target.articles[art.id] = {**entry, "title": art.title, **art.meta.to_entry()}
+        if plan.restate:
+            save()
         for art in plan.rename:
             target.articles[art.id].update(source=art.source, title=art.title)
             for col in cols:
@@ -269,6 +278,7 @@ class Indexer:
                 "chars": len(art.text),
                 "sha": text_hash(art.text),
                 "added_at": time.time(),
+                **art.meta.to_entry(),
             }
             if prev is not None and prev != art.id:
                 target.articles.pop(prev, None)

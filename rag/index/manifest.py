@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import IndexUnavailable
+from rag.types import META_FIELDS
 
 MANIFEST = "manifest.json"
 PENDING = "manifest.next.json"
@@ -89,7 +90,8 @@ def parse(data: Any) -> Manifest:
         _typed(meta, "title", str, where)
         if _typed(meta, "chunks", int, where) < 0:
             raise ValueError(f"{where} has a negative chunk count")
-        for key, kind in (("lang", str), ("sha", str), ("chars", int), ("added_at", (int, float))):
+        known = (("lang", str), ("sha", str), ("chars", int), ("added_at", (int, float)))
+        for key, kind in known + tuple((k, str) for k in META_FIELDS):
             if key in meta:
                 _typed(meta, key, kind, where)
     _typed(data, "built_at", (int, float), default=0.0)

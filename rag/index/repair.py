@@ -21,7 +21,7 @@ from rag.errors import IndexUnavailable, InputError
 from rag.index import store
 from rag.index.folder import read_article_text, stored_text_ok, write_article_text
 from rag.index.manifest import MANIFEST, PENDING, DamagedManifest, Manifest, read_manifest, remove_manifest
-from rag.types import Article
+from rag.types import Article, Meta
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,8 @@ def stored_article(
     source, title = meta["source"], meta["title"]
     try:
         text = read_article_text(index_dir, aid, meta.get("sha"))
-        return Article(aid, source, title, text, meta.get("lang") or make_article(text, source, title).lang)
+        lang = meta.get("lang") or make_article(text, source, title).lang
+        return Article(aid, source, title, text, lang, Meta.of_entry(meta))
     except IndexUnavailable:
         pass
     art = from_source(source, max_bytes)
@@ -134,7 +135,7 @@ def stored_article(
     write_article_text(index_dir, aid, art.text)
     if notes is not None:
         notes.append(f"restored the stored text of {source} from its file")
-    return Article(aid, source, title, art.text, meta.get("lang") or art.lang)
+    return Article(aid, source, title, art.text, meta.get("lang") or art.lang, Meta.of_entry(meta) or art.meta)
 
 
 def from_source(source: str, max_bytes: int) -> Article | None:

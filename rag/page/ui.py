@@ -14,8 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.index.store import Manifest
-from rag.types import Answer, Citation, Passage
+from rag.index.manifest import Manifest
+from rag.types import Answer, Citation, Meta, Passage
 
 # ASCII punctuation that is harmless in both HTML and Markdown (outside line starts, which
 # ``block`` never produces) stays readable; everything else becomes a character reference.
@@ -59,8 +59,25 @@ def stream_words(markdown: str, seconds: float = STREAM_SECONDS) -> Iterator[str
 
 def highlight(text: str, start: int, end: int, anchor: str | None = None) -> str:
     """``text`` escaped, with ``text[start:end]`` in a ``<mark>``."""
-    attr = f' id="{anchor}"' if anchor else ""
-    return f"{block(text[:start])}<mark{attr}>{block(text[start:end])}</mark>{block(text[end:])}"
+    return highlight_spans(text, [(start, end)], anchor)
+
+
+def highlight_spans(text: str, spans: Sequence[tuple[int, int]], anchor: str | None = None) -> str:
+    """``text`` escaped, each of ``spans`` in a ``<mark>`` (overlapping ones as one); the first
+    mark carries ``anchor`` as its id."""
+    merged: list[list[int]] = []
+    for s, e in sorted((max(0, s), min(len(text), e)) for s, e in spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        elif s < e:
+            merged.append([s, e])
+    out, pos = [], 0
+    for i, (s, e) in enumerate(merged):
+        attr = f' id="{anchor}"' if anchor and i == 0 else ""
+        out.append(f"{block(text[pos:s])}<mark{attr}>{block(text[s:e])}</mark>")
+        pos = e
+    out.append(block(text[pos:]))
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -94,27 +111,75 @@ def citation_context(citation: Citation, passages: Sequence[Passage], article_te
     return Context(text, start, more_before=start > 0, more_after=after)
 
 
-def citation_html(citation: Citation, context: Context) -> str:
-    """One numbered citation: title, source, and the quote highlighted inside its passage."""
-    s, e = citation.start - context.start, citation.end - context.start
-    lead = "… " if context.more_before else ""
-    tail = " …" if context.more_after else ""
+@dataclass(frozen=True)
+class Shown:
+    """Citations shown as one block: the quotes of one passage (or one metadata line) together."""
+
+    citations: tuple[Citation, ...]
+    context: Context | None  # None for a line of the article's metadata
+
+    @property
+    def numbers(self) -> str:
+        return " ".join(f"[{c.n}]" for c in self.citations)
+
+
+def group_citations(
+    citations: Sequence[Citation], passages: Sequence[Passage], texts: dict[str, str | None]
+) -> list[Shown]:
+    """One block per passage, in the order of the first citation in each; quotes of one passage
+    are shown once with all of them highlighted."""
+    blocks: list[tuple[tuple[str, int, int] | None, list[Citation], Context | None]] = []
+    for c in citations:
+        if not c.verbatim:
+            blocks.append((None, [c], None))
+            continue
+        context = citation_context(c, passages, texts.get(c.article_id))
+        key = (c.article_id, context.start, context.start + len(context.text))
+        for k, members, _ in blocks:
+            if k == key:
+                members.append(c)
+                break
+        else:
+            blocks.append((key, [c], context))
+    return [Shown(tuple(members), context) for _, members, context in blocks]
+
+
+def shown_html(shown: Shown) -> str:
+    """One block of citations: numbers and title, then date and source, then the quotes
+    highlighted inside their passage (or the metadata line they come from)."""
+    first = shown.citations[0]
+    facts = [first.date] if first.date else []
+    if shown.context is None:
+        facts.append("from the article's metadata")
+        body = f"<div><mark>{block(first.quote)}</mark></div>"
+    else:
+        ranges = ", ".join(f"{c.start}&#8211;{c.end}" for c in shown.citations)
+        facts.append(f"{escape(first.source)}, characters {ranges}")
+        ctx = shown.context
+        spans = [(c.start - ctx.start, c.end - ctx.start) for c in shown.citations]
+        lead = "… " if ctx.more_before else ""
+        tail = " …" if ctx.more_after else ""
+        body = f"<div>{lead}{highlight_spans(ctx.text, spans)}{tail}</div>"
+    meta = " · ".join(f if "&#" in f or "characters" in f else escape(f) for f in facts)
     return (
         '<div class="rag-cite" style="border-left:3px solid #e0a800;padding:0.2rem 0.8rem;margin:0.4rem 0">'
-        f'<div style="font-weight:600">[{citation.n}] {escape(citation.title)}</div>'
-        f'<div style="font-size:0.8em;opacity:0.7">{escape(citation.source)}, '
-        f"characters {citation.start}&#8211;{citation.end}</div>"
-        f"<div>{lead}{highlight(context.text, s, e)}{tail}</div></div>"
+        f'<div style="font-weight:600">{shown.numbers} {escape(first.title)}</div>'
+        f'<div style="font-size:0.8em;opacity:0.7">{meta}</div>{body}</div>'
     )
 
 
-def article_html(text: str, start: int, end: int, anchor: str) -> str:
-    """The whole article, the quote highlighted, with a link that scrolls to it."""
+def citation_html(citation: Citation, context: Context) -> str:
+    """One numbered citation: title, date and source, and the quote highlighted inside its passage."""
+    return shown_html(Shown((citation,), context))
+
+
+def article_html(text: str, start: int, end: int, anchor: str, more: Sequence[tuple[int, int]] = ()) -> str:
+    """The whole article, the quote (and ``more`` quotes) highlighted, with a link that scrolls to it."""
     return (
         f'<div><a href="#{anchor}">Jump to the quote</a></div>'
         '<div class="rag-article" style="max-height:22rem;overflow-y:auto;padding:0.5rem 0.8rem;'
         'border:1px solid rgba(128,128,128,0.35);border-radius:0.4rem;line-height:1.5">'
-        f"{highlight(text, start, end, anchor)}</div>"
+        f"{highlight_spans(text, [(start, end), *more], anchor)}</div>"
     )
 
 
@@ -148,22 +213,41 @@ class IndexStatus:
         )
 
 
+def newest_first(manifest: Manifest) -> list[tuple[str, dict]]:
+    """The indexed articles, newest first (by date, then by when they were added); undated ones last."""
+
+    def key(item: tuple[str, dict]) -> tuple[str, float]:
+        return (Meta.of_entry(item[1]).date or "", item[1].get("added_at", 0))
+
+    return sorted(manifest.articles.items(), key=key, reverse=True)
+
+
 def status_html(manifest: Manifest) -> str:
-    """The sidebar's index summary and its list of articles (title, source, chunks)."""
+    """The sidebar's index summary and its list of articles, newest first (title, date, source, chunks)."""
     s = IndexStatus.of(manifest)
     head = (
         f"<div><b>{s.articles}</b> article{'s' if s.articles != 1 else ''}, <b>{s.chunks}</b> chunks<br>"
         f"Model: {escape(s.model)}<br>Built: {escape(s.built)}</div>"
     )
     items = "".join(
-        f'<li>{escape(m["title"])}<br><small title="{escape(m["source"])}">{escape(Path(m["source"]).name)}, '
+        f'<li>{escape(m["title"])}<br><small title="{escape(m["source"])}">{_dated(m)}{escape(_where(m))}, '
         f"{int(m.get('chunks', 0))} chunks</small></li>"
-        for m in sorted(manifest.articles.values(), key=lambda m: m.get("added_at", 0))
+        for _, m in newest_first(manifest)
     )
     return f'{head}<ul style="margin-top:0.5rem">{items}</ul>'
 
 
 def titles_html(manifest: Manifest) -> str:
-    """The articles the bot knows, for the welcome block."""
-    items = "".join(f"<li>{escape(m['title'])}</li>" for m in manifest.articles.values())
+    """The articles the bot knows, newest first, for the welcome block."""
+    items = "".join(f"<li>{escape(m['title'])} <small>{_dated(m)}</small></li>" for _, m in newest_first(manifest))
     return f"<ul>{items}</ul>"
+
+
+def _dated(entry: dict) -> str:
+    dated = Meta.of_entry(entry).dated()
+    return f"{escape(dated)} · " if dated else ""
+
+
+def _where(entry: dict) -> str:
+    meta = Meta.of_entry(entry)
+    return meta.site or Path(entry["source"]).name

@@ -128,8 +128,10 @@ def checked_answer(raw: str, extractive: Answer, articles: Mapping[str, Article]
     citations = []
     for new, old in enumerate(result.cited, 1):
         p = extractive.passages[old - 1]
-        span = quote(articles[p.article_id], p.start, p.end) if p.article_id in articles else p.text
-        citations.append(Citation(new, p.article_id, p.source, p.title, p.start, p.end, span, round(p.score, 4)))
+        art = articles.get(p.article_id)
+        span = quote(art, p.start, p.end) if art is not None else p.text
+        dated = art.meta.dated() if art is not None else ""
+        citations.append(Citation(new, p.article_id, p.source, p.title, p.start, p.end, span, round(p.score, 4), dated))
     first = re.split(r"(?<=[.!?])\s", re.sub(r"\s*\[\d+\]", "", result.text), maxsplit=1)[0].strip()
     total = sum(result.dropped.values())
     notice = f"Left out {total} sentence{'s' * (total > 1)} of the written answer: {why}." if total else None
