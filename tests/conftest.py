@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,9 @@ def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("RAG_SEEDS_DIR", str(tmp_path / "seeds"))
     monkeypatch.delenv("RAG_LLM__URL", raising=False)  # answers are extractive unless a test sets one
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "RAG_HTTPS_PROXY", "RAG_HTTP_PROXY", "RAG_NO_PROXY"):
+        for spelling in (name, name.lower()):  # web fetches go direct unless a test sets a proxy
+            monkeypatch.delenv(spelling, raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +73,20 @@ def assert_quotes_verbatim(answer, texts: dict[str, str]) -> None:  # type: igno
             assert texts[c.article_id][c.start : c.end] == c.quote, c
     for p in answer.passages:
         assert texts[p.article_id][p.start : p.end] == p.text, p
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate and key for the name localhost (trusted via SSL_CERT_FILE in tests)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key

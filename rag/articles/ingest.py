@@ -16,8 +16,9 @@ from urllib.parse import urlparse
 
 from rag.articles.addresses import AddressGuard
 from rag.articles.chunking import sentences, text_hash
-from rag.articles.fetch import fetch
+from rag.articles.fetch import DIRECT, fetch
 from rag.articles.metadata import front_matter, page_meta, with_file_time
+from rag.articles.proxy import Proxies
 from rag.errors import InputError
 from rag.language.lexical import detect_language
 from rag.types import Article, Meta
@@ -101,13 +102,13 @@ def _walk(folder: Path) -> list[Path]:
     return sorted(out)
 
 
-def load(source: Source, max_bytes: int, timeout: float, guard: AddressGuard) -> Loaded:
+def load(source: Source, max_bytes: int, timeout: float, guard: AddressGuard, proxies: Proxies = DIRECT) -> Loaded:
     """The article behind one source, read, decoded and (for HTML) extracted; a web address is
-    fetched only from addresses ``guard`` allows."""
+    fetched only from addresses ``guard`` allows, through the proxy ``proxies`` names for it."""
     if not is_utf8(source.name):  # a file name in another encoding: the index stores names as UTF-8
         raise InputError(f"{source.name}: the name is not UTF-8 text; rename the file.")
     if source.path is None:
-        return fetch_article(source.name, max_bytes, timeout, guard)
+        return fetch_article(source.name, max_bytes, timeout, guard, proxies)
     return read_article(source.path, source.name, max_bytes)
 
 
@@ -250,10 +251,10 @@ def _shorten(text: str) -> str:
 # -- web addresses ---------------------------------------------------------------------------
 
 
-def fetch_article(url: str, max_bytes: int, timeout: float, guard: AddressGuard) -> Loaded:
-    """Fetch a web article with size and time limits, from addresses ``guard`` allows; HTML is
-    reduced to its main text."""
-    page = fetch(url, max_bytes, timeout, guard)
+def fetch_article(url: str, max_bytes: int, timeout: float, guard: AddressGuard, proxies: Proxies = DIRECT) -> Loaded:
+    """Fetch a web article with size and time limits, from addresses ``guard`` allows (through the
+    proxy ``proxies`` names for it); HTML is reduced to its main text."""
+    page = fetch(url, max_bytes, timeout, guard, proxies)
     text, _ = decode(page.body, url, declared=page.charset)
     title, meta = None, Meta(site=urlparse(url).hostname, url=url)
     if page.media_type not in ("text/plain", "text/markdown"):

@@ -10,6 +10,7 @@ from typing import Any
 
 from rag.articles.addresses import AddressGuard
 from rag.articles.ingest import Source, collect_sources, is_url, load
+from rag.articles.proxy import Proxies
 from rag.config import Settings
 from rag.errors import IndexUnavailable, InputError
 from rag.index import lexicon, store
@@ -34,7 +35,8 @@ def index_paths(
     is touched: a bad file or address given by name stops the run with an ``InputError``; one found
     inside a folder is skipped and reported. With ``prune``, indexed articles from the given
     folders whose files are gone are removed. Web addresses are fetched from public addresses and
-    those RAG_FETCH_ALLOW names; ``any_address`` (the operator's command line) allows all."""
+    those RAG_FETCH_ALLOW names; ``any_address`` (the operator's command line) allows all. The
+    proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) apply either way."""
     t0 = time.monotonic()
     paths = [str(p) for p in paths]
     sources = collect_sources(paths)
@@ -42,7 +44,7 @@ def index_paths(
         raise InputError(f"No .txt, .md or .html articles in {', '.join(paths)}; give article files or folders.")
     report = IndexReport()
     guard = AddressGuard.anything() if any_address else AddressGuard.allowing(settings.fetch_allow)
-    articles = _load_all(sources, settings, report, guard)
+    articles = _load_all(sources, settings, report, guard, settings.proxies())
     prune_under = [p for p in paths if not is_url(p)] if prune else []
     Indexer(settings, encoders, progress).run(
         articles, report, present={s.name for s in sources}, prune_under=prune_under, rebuild=rebuild, wait=wait
@@ -51,11 +53,13 @@ def index_paths(
     return report
 
 
-def _load_all(sources: Sequence[Source], settings: Settings, report: IndexReport, guard: AddressGuard) -> list[Article]:
+def _load_all(
+    sources: Sequence[Source], settings: Settings, report: IndexReport, guard: AddressGuard, proxies: Proxies
+) -> list[Article]:
     out = []
     for src in sources:
         try:
-            loaded = load(src, settings.max_file_bytes, settings.fetch_timeout, guard)
+            loaded = load(src, settings.max_file_bytes, settings.fetch_timeout, guard, proxies)
         except InputError as exc:
             if src.named:
                 raise

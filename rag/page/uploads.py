@@ -74,7 +74,8 @@ def from_address(address: str, settings: Settings) -> tuple[str, bytes]:
     if not url:
         raise InputError("Type the address of an article, e.g. https://example.org/news/article.html.")
     guard = AddressGuard.allowing(settings.fetch_allow)
-    article = fetch_article(web_address(url), settings.max_file_bytes, settings.fetch_timeout, guard).article
+    proxies = settings.proxies()  # HTTPS_PROXY / HTTP_PROXY / NO_PROXY; the guard still judges the target
+    article = fetch_article(web_address(url), settings.max_file_bytes, settings.fetch_timeout, guard, proxies).article
     return pasted(article.title, f"{article.text.rstrip()}\n\n{url}", settings)
 
 

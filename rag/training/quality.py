@@ -199,7 +199,10 @@ def run(
             "python": platform.python_version(),
             "arch": platform.machine(),
         },
-        "settings": settings.model_dump(mode="json", exclude={"index_dir", "seeds_dir"}),
+        # the proxy settings may carry credentials and do not change any figure
+        "settings": settings.model_dump(
+            mode="json", exclude={"index_dir", "seeds_dir", "https_proxy", "http_proxy", "no_proxy"}
+        ),
     }
     with contextlib.ExitStack() as stack:
         if workdir is None:
