@@ -11,9 +11,14 @@ that has a scorer (``SCORERS``) is asked and scored per question, then averaged 
   from the question's article overlaps the gold ``evidence`` sentence; token F1 is SQuAD's, over
   ``rag.training.evaluate.loose`` tokens (0 for a decline); and how often the bot declined.
 - ``unanswerable``: how often the bot declined.
+- ``overview``: the first citation is from the article meant and starts in its first two sentences
+  (its lead).
+- ``collection``: precision and recall of the listed articles against an exact scan for the name.
+- ``metadata``: answered from the right article's metadata (a citation of a metadata line); where
+  the article ends with a signature such as "(APA, 8.8.2015)", whether the date or author it gives is
+  the one said.
 
-The other kinds (overview, collection, metadata) are counted as not supported yet: add a scorer to
-``SCORERS`` (and its figures to ``COLUMNS``) when the bot answers them.
+A kind without a scorer in ``SCORERS`` is counted as not supported yet.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -35,6 +41,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.articles.chunking import sentences
+from rag.articles.metadata import parse_date
 from rag.config import Settings
 from rag.training.evaluate import contains_any, evidence_spans, loose
 from rag.training.report import LANGS, _table
@@ -111,7 +119,55 @@ def score_unanswerable(item: dict[str, Any], answer: Answer, corpus: Corpus) -> 
     return {"declined": answer.abstained}
 
 
-SCORERS: dict[str, Scorer] = {"fact": score_fact, "unanswerable": score_unanswerable}
+def score_overview(item: dict[str, Any], answer: Answer, corpus: Corpus) -> dict[str, float | bool | None]:
+    """The right article's lead quoted: the first citation is from that article and starts in its
+    first two sentences (a text may open with a heading or a teaser)."""
+    first = answer.citations[0] if answer.citations else None
+    right = first is not None and Path(first.source).name == item["article"]
+    opening = sentences(corpus.texts[item["article"]])[:2]
+    return {
+        "kind_right": answer.kind == "overview",
+        "right_article": right,
+        "lead_quoted": right and bool(opening) and first.start < opening[-1].end,  # type: ignore[union-attr]
+    }
+
+
+def score_collection(item: dict[str, Any], answer: Answer, corpus: Corpus) -> dict[str, float | bool | None]:
+    """Precision and recall of the listed articles against the exact scan of the gold set."""
+    listed = {Path(c.source).name for c in answer.citations} if answer.kind == "collection" else set()
+    gold = set(item["articles"])
+    hits = len(listed & gold)
+    return {
+        "kind_right": answer.kind == "collection",
+        "precision": hits / len(listed) if listed else 0.0,
+        "recall": hits / len(gold),
+        "exact_list": listed == gold,
+    }
+
+
+def score_metadata(item: dict[str, Any], answer: Answer, corpus: Corpus) -> dict[str, float | bool | None]:
+    """Answered from the right article's metadata, cited to a metadata line; where the article ends
+    with a signature, the date (or author) it gives is the one said."""
+    first = answer.citations[0] if answer.citations else None
+    right = first is not None and Path(first.source).name == item["article"] and first.meta_field is not None
+    signed = None
+    if item.get("signature"):
+        said = answer.answer
+        if item["field"] == "date":
+            day = re.search(r"(\d{1,2}\.\d{1,2}\.\d{4})", item["signature"])
+            signed = bool(day) and parse_date(day.group(1)) in said  # type: ignore[union-attr]
+        elif item["field"] == "author":
+            signed = item["signature"].strip("()").split(",")[0].split(";")[0].strip() in said
+    return {"kind_right": answer.kind == "metadata", "from_metadata": right, "signature_said": signed}
+
+
+SCORERS: dict[str, Scorer] = {
+    "fact": score_fact,
+    "unanswerable": score_unanswerable,
+    "overview": score_overview,
+    "collection": score_collection,
+    "metadata": score_metadata,
+}
 
 # The table printed per language: (heading, kind, figure, format).
 COLUMNS = [
@@ -121,6 +177,11 @@ COLUMNS = [
     ("declined (unanswerable)", "unanswerable", "declined", ".3f"),
     ("short-answer chars", "fact", "short_answer_chars", ".0f"),
     ("token F1", "fact", "token_f1", ".3f"),
+    ("overview: right lead", "overview", "lead_quoted", ".3f"),
+    ("collection: precision", "collection", "precision", ".3f"),
+    ("collection: recall", "collection", "recall", ".3f"),
+    ("metadata: from metadata", "metadata", "from_metadata", ".3f"),
+    ("metadata: signature said", "metadata", "signature_said", ".3f"),
 ]
 
 

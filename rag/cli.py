@@ -193,8 +193,13 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
     import shlex
 
+    from rag.training.quality import SEED_GOLD, XQUAD_DIR
     from rag.training.quality import main as run_eval
 
+    if args.data != "seed":
+        _need_data(XQUAD_DIR / "questions.jsonl")
+    if args.data != "xquad":
+        _need_data(SEED_GOLD)
     command = shlex.join(["python", "-m", "rag", *argv])
     return run_eval(
         settings, args.data, args.limit, args.articles, args.peers, args.out, command, args.workdir, args.heldout
@@ -206,9 +211,18 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from rag.training.report import tables
     from rag.training.train import train
 
+    _need_data(XQUAD_DIR / "questions.jsonl")
     report = train(settings, args.workdir, args.out, XQUAD_DIR, args.report)
     print(tables({"heldout": report, "seconds": 0.0}).rsplit("\n", 1)[0])
     return 0
+
+
+def _need_data(path: Path) -> None:
+    if not path.is_file():
+        raise RagError(
+            f"{path} is missing: training and evaluation read their questions from a checkout of the "
+            "project (bench/data, tests/data); run the command there."
+        )
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

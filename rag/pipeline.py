@@ -13,7 +13,7 @@ from rag.answering.answer import Answerer
 from rag.answering.desk import Desk
 from rag.answering.learned import AnswerModel
 from rag.answering.learned import load as load_model
-from rag.answering.requests import points_at_article, read_request
+from rag.answering.requests import OVERVIEW, points_at_article, read_request
 from rag.answering.retrieve import Retriever
 from rag.answering.scope import resolve as resolve_scope
 from rag.answering.wording import not_said
@@ -133,7 +133,10 @@ class Bot:
         allowed = resolve_scope(scope, retriever.manifest.articles)
         request = read_request(q)
         if request is not None:
-            return Reply.done(Desk(retriever).answer(q, request, allowed, context))
+            answer = Desk(retriever).answer(q, request, allowed, context)
+            if self.writer is not None and answer.kind == OVERVIEW and answer.passages:
+                return self.writer.reply(answer, retriever.articles)  # a summary written from the lead, checked
+            return Reply.done(answer)
         if context and points_at_article(q) and context in retriever.manifest.articles:
             if allowed is None or context in allowed:  # 'Who is quoted in this article?': searched as asked, there
                 return self._reply(q, conversation.Plan(q), retriever, k, frozenset({context}))

@@ -9,6 +9,7 @@ from typing import Any
 # Where an article's date came from, as shown beside it.
 DATED_BY_PAGE = "page"  # the web page's own metadata
 DATED_BY_FRONT_MATTER = "front matter"  # a ``date:`` line at the top of a text or Markdown file
+DATED_BY_BYLINE = "byline"  # the signature a news text ends with: "(Michael Völker, 25.6.2015)"
 DATED_BY_FILE = "file time"  # the file's modification time: not a publication date
 META_FIELDS = ("date", "dated_by", "author", "site", "url")
 

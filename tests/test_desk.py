@@ -342,3 +342,21 @@ def test_cli_ask_takes_a_scope_and_prints_dates(desk: Bot, capsys: pytest.Captur
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "No indexed article is dated on or after 2030-01-01" in err
     assert (desk.settings.index_dir / "manifest.json").read_text(encoding="utf-8") == before
+
+
+def test_with_a_language_model_the_overview_is_written_from_the_lead_and_checked(
+    desk: Bot, encoders: list[Any]
+) -> None:
+    # No model that could summarise runs here: a canned chat model checks the wiring.
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    written = "Eine neue Fußgängerbrücke verbindet in Graz den Augarten mit dem Bezirk Lend [1]."
+    model = FakeListChatModel(responses=[written, "Die Brücke kostete 9 Millionen Euro [1]."])
+    bot = Bot(desk.settings, encoders=encoders, llm=model)
+    answer = bot.ask("Worum geht es im Artikel über die Brücke in Graz?")
+    assert (answer.kind, answer.backend, answer.answer) == (OVERVIEW, "llm", written)
+    assert answer.citations[0].quote.startswith("In Graz ist am Dienstag") and answer.citations[0].date == "2016-03-15"
+    wrong = bot.ask("Worum geht es im Artikel über die Brücke in Graz?")  # a number the lead does not hold
+    assert (
+        wrong.backend == "extractive" and wrong.kind == OVERVIEW and "did not pass the citation check" in wrong.notice
+    )

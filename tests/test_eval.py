@@ -112,3 +112,16 @@ def test_eval_on_two_articles_scores_ours_and_the_peers(encoders, tmp_path: Path
     printed = tables({"xquad": report, "seconds": 1.0})
     assert "| ours de | 9 |" in printed and "| langchain en | 8 |" in printed
     json.dumps(report)  # the report is written as JSON
+
+
+def test_train_and_eval_outside_a_checkout_say_where_their_data_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag import cli
+    from rag.training import quality
+
+    monkeypatch.setattr(quality, "XQUAD_DIR", tmp_path / "no-xquad")  # as in an installed copy without the data
+    for argv in (["train", "--workdir", str(tmp_path / "w")], ["eval", "--data", "xquad"]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "no-xquad/questions.jsonl is missing" in err and "run the command there" in err

@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from rag.answering import extract, features
+from rag.answering import extract, features, notation
 from rag.answering.evidence import Evidence, Ranker, cosines
 from rag.answering.learned import AnswerModel
 from rag.answering.retrieve import Trace
 from rag.answering.wording import not_said, quote
 from rag.config import AnswerSettings
-from rag.language.lexical import tokens
+from rag.language.lexical import detect_language, tokens
 from rag.types import Answer, Article, Citation, Passage
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,10 @@ class Answerer:
             return Answer(shown, not_said(shown), None, True, [], list(passages), searched)
         lines = []
         if short != chosen[0].text:
-            lines.append(f"{short} [1]")
+            # an English asker reads the numbers and dates in English notation; quotes stay verbatim
+            english = detect_language(shown) == "en" and articles[chosen[0].article_id].lang == "de"
+            shown_short = notation.english(short) if english else short
+            lines.append(f"{shown_short} [1]")
         lines += [f"„{c.quote}“ [{c.n}]" for c in citations]
         return Answer(shown, "\n\n".join(lines), short, False, citations, list(passages), searched)
 

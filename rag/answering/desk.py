@@ -16,7 +16,7 @@ from rag.answering.requests import COLLECTION, LATEST, METADATA, OVERVIEW, Reque
 from rag.answering.wording import quote
 from rag.articles.chunking import article_sentences
 from rag.language.lexical import detect_language
-from rag.types import DATED_BY_FILE, Answer, Article, Citation, Meta
+from rag.types import DATED_BY_FILE, Answer, Article, Citation, Meta, Passage
 
 LEAD_SENTENCES = 3  # Lead-3: the standard extractive summary of a news text
 LEAD_CHARS = 700  # ... cut shorter when its sentences are long
@@ -91,7 +91,9 @@ class Desk:
         head = _heading(art)
         cite = _cite(1, art, start, end)
         text = f"{head}: {cite.quote} [1]"
-        return Answer(question, text, cite.quote, False, [cite], [], subject or "", kind=OVERVIEW)
+        # the lead is also the passage a language model writes its summary from
+        lead_passage = Passage(art.id, art.source, art.title, start, end, cite.quote, 1.0, start, end)
+        return Answer(question, text, cite.quote, False, [cite], [lead_passage], subject or "", kind=OVERVIEW)
 
     def _collection(self, question: str, name: str, allowed: frozenset[str] | None, de: bool) -> Answer:
         found = self.mentions(name, allowed)

@@ -104,6 +104,8 @@ _PATTERNS: list[tuple[str, str | None, str]] = [
         r"(?:published|written|posted|released|come out|appear|dated|run)",
     ),
     (METADATA, "date", rf"what(?:'s| is) the (?:publication )?date of {_THE_EN} {_ART_EN}{_ABOUT_EN}"),
+    (METADATA, "date", rf"(?:what|which) (?:date|day) (?:is|was) {_THE_EN} {_ART_EN}{_ABOUT_EN}(?: from| published)?"),
+    (METADATA, "date", rf"on (?:what|which) (?:date|day) was {_THE_EN} {_ART_EN}{_ABOUT_EN} (?:published|written)"),
     (METADATA, "date", rf"how (?:old|recent) is {_THE_EN} {_ART_EN}{_ABOUT_EN}"),
     (
         METADATA,
@@ -114,7 +116,7 @@ _PATTERNS: list[tuple[str, str | None, str]] = [
     (
         METADATA,
         "site",
-        rf"(?:which|what) (?:site|website|newspaper|paper|outlet|publication|medium|source) "
+        rf"(?:which|what) (?:news )?(?:site|website|newspaper|paper|outlet|publication|medium|source) "
         rf"(?:published|ran|carried|is|was|does|did)(?: {_THE_EN}| it)?(?: {_ART_EN})?(?: come from| from)?{_ABOUT_EN}",
     ),
     (METADATA, "site", rf"where (?:was|is|did) (?:{_THE_EN}|it)(?: {_ART_EN})?{_ABOUT_EN}\s+(?:published|from|appear)"),
@@ -137,6 +139,12 @@ _PATTERNS: list[tuple[str, str | None, str]] = [
         rf"(?:von wann|aus welchem jahr|seit wann) (?:ist|stammt) (?:{_THE_DE}|er|es)(?:\s*{_ART_DE})?{_ABOUT_DE}",
     ),
     (METADATA, "date", rf"welches datum (?:hat|trägt) (?:{_THE_DE}|er|es)(?:\s*{_ART_DE})?{_ABOUT_DE}"),
+    (
+        METADATA,
+        "date",
+        rf"(?:an welchem (?:tag|datum)|wann genau) (?:wurde|ist|erschien) (?:{_THE_DE}\s*)?{_ART_DE}{_ABOUT_DE}\s*"
+        r"(?:veröffentlicht|erschienen|publiziert)?(?: worden)?",
+    ),
     (METADATA, "author", rf"wer hat (?:{_THE_DE}|ihn|es|sie)(?:\s*{_ART_DE})?{_ABOUT_DE}\s+(?:geschrieben|verfasst)"),
     (
         METADATA,

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from rag.articles.addresses import AddressGuard
 from rag.articles.chunking import sentences, text_hash
 from rag.articles.fetch import DIRECT, fetch
-from rag.articles.metadata import front_matter, page_meta, with_file_time
+from rag.articles.metadata import front_matter, page_meta, with_byline, with_file_time
 from rag.articles.proxy import Proxies
 from rag.errors import InputError
 from rag.language.lexical import detect_language
@@ -139,7 +139,7 @@ def read_article(path: Path, source: str, max_bytes: int) -> Loaded:
             notes.append(found.problem)
         if not found.text.strip():
             raise InputError(f"{source} holds only front matter; add the article's text below its closing '---'.")
-        text, title, meta = found.text, found.title, found.meta
+        text, title, meta = found.text, found.title, with_byline(found.meta, found.text)
     note = f"{source}: {'; '.join(notes)}." if notes else None
     article = make_article(text, source, _shorten(title) if title else title_of(text, path.stem), meta)
     return Loaded(replace(article, meta=with_file_time(article.meta, path)), note)

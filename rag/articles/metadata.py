@@ -12,7 +12,8 @@ Markdown files may start with front matter::
 
 which is taken off the article text (so no citation quotes it). A file without a date is dated by
 its modification time, marked as such: that is when the file was written, not when the article was
-published.
+published. A text that ends with a news signature, "(Michael Völker, 25.6.2015)" or "(APA, 8.8.2015)",
+is dated (and, where it names one, credited) by it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from rag.types import DATED_BY_FILE, DATED_BY_FRONT_MATTER, DATED_BY_PAGE, Meta
+from rag.types import DATED_BY_BYLINE, DATED_BY_FILE, DATED_BY_FRONT_MATTER, DATED_BY_PAGE, Meta
 
 FRONT_MATTER_LINES = 30  # a closing '---' further down is not front matter
 FRONT_MATTER_KEYS = {"title", "date", "source", "author", "site", "url"}
@@ -142,6 +143,21 @@ def page_meta(html: str, url: str | None = None) -> tuple[str | None, Meta]:
         site=(found.sitename or "").strip() or (_host(page_url) if page_url else None),
         url=page_url,
     )
+
+
+_BYLINE = re.compile(r"\((?:([^()\n]{2,80}?)\s*[,;]\s*)?(\d{1,2}\.\s?\d{1,2}\.\s?\d{4})\)\s*$")
+
+
+def with_byline(meta: Meta, text: str) -> Meta:
+    """``meta``, dated (and credited) by the signature the text ends with, when it has no date."""
+    if meta.date:
+        return meta
+    m = _BYLINE.search(text[-200:])
+    day = parse_date(m[2].replace(" ", "")) if m else None
+    if m is None or day is None:
+        return meta
+    author = meta.author or (m[1].strip() if m[1] else None)
+    return Meta(day, DATED_BY_BYLINE, author, meta.site, meta.url)
 
 
 def with_file_time(meta: Meta, path: Path) -> Meta:

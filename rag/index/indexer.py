@@ -256,7 +256,8 @@ class Indexer:
         if plan.restate:
             save()
         for art in plan.rename:
-            target.articles[art.id].update(source=art.source, title=art.title)
+            entry = {k: v for k, v in target.articles[art.id].items() if k not in META_FIELDS}
+            target.articles[art.id] = {**entry, "source": art.source, "title": art.title, **art.meta.to_entry()}
             for col in cols:
                 got = col.get(where={"article_id": art.id}, include=["metadatas"])
                 if got["ids"]:

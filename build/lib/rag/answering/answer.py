@@ -1,0 +1,282 @@
+"""Extractive answers: pick evidence sentences from the retrieved passages, lead with the direct
+answer, quote the evidence verbatim with numbered citations, or say plainly that the articles don't say.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rag.answering import extract, features
+from rag.answering.evidence import Evidence, Ranker, cosines
+from rag.answering.learned import AnswerModel
+from rag.answering.retrieve import Trace
+from rag.answering.wording import not_said, quote
+from rag.config import AnswerSettings
+from rag.language.lexical import tokens
+from rag.types import Answer, Article, Citation, Passage
+
+log = logging.getLogger(__name__)
+
+
+TARGET_MARGIN = 0.5
+# A 'how many X' asked in the articles' language whose X occurs in no article ('Verteidigungsbudget')
+# needs a closer counted phrase than min_target_match: a loose match is then likely another quantity.
+UNSEEN_TARGET_MATCH = 0.4
+# With the learned sentence model: a second sentence is quoted when its score is this close to the first's.
+SECOND_CITATION_MARGIN = 1.0
+
+
+@dataclass
+class Examination:
+    """What the answer step saw: the candidate sentences best first, and (with a learned model)
+    the answerability features and probability."""
+
+    ranked: list[Evidence]
+    vector: np.ndarray | None = None
+    probability: float | None = None
+    abstain: bool = False
+
+
+class Answerer:
+    """Builds the cited answer from the ranked evidence sentences, or says the articles don't say."""
+
+    def __init__(
+        self,
+        settings: AnswerSettings,
+        sentence_encoder: Any,
+        primary_encoder: Any | None = None,
+        model: AnswerModel | None = None,
+    ) -> None:
+        """The encoders are the evidence ranker's (rag.evidence.Ranker); ``model`` chooses the evidence
+        and decides answerability (without one, hand-set weights and thresholds do)."""
+        self.settings = settings
+        self.ranker = Ranker(settings, sentence_encoder, primary_encoder)
+        self.encoder = self.ranker.encoder
+        self.model = model
+
+    def examine(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        articles: Mapping[str, Article],
+        trace: Trace,
+        qtype: str | None = None,
+    ) -> Examination:
+        """Rank the candidate sentences and decide whether they answer the question (``qtype``:
+        the answer type asked for, read from the question when not given)."""
+        qtype = qtype or extract.question_type(question)
+        ranked = self.ranker.rank(question, passages, articles, trace, qtype)
+        if not ranked:
+            return Examination(ranked, abstain=True)
+        if self.model is None:
+            return Examination(ranked, abstain=self._abstain(question, trace.confidence, ranked, qtype, trace))
+        scores = self.model.sentence_scores(np.array([e.row for e in ranked]))
+        ranked = [dataclasses.replace(e, score=float(s)) for e, s in zip(ranked, scores, strict=True)]
+        ranked.sort(key=lambda e: -e.score)
+        top = ranked[0]
+        assert top.signals is not None
+        margin = top.score - ranked[1].score if len(ranked) > 1 else 5.0
+        vector = features.answerable_vector(
+            question,
+            qtype,
+            top.signals,
+            top.score,
+            margin,
+            trace.confidence,
+            trace.same_lang,
+            trace.idf,
+            trace.corpus_lang,
+            passages,
+            articles,
+            trace.hits[0].lexical if trace.hits else 0.0,
+        )
+        prob = self.model.answerable_probability(vector)
+        return Examination(ranked, vector, prob, prob < self.model.threshold or _type_missing(question, qtype, ranked))
+
+    def answer(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        articles: Mapping[str, Article],
+        trace: Trace,
+        searched: str = "",
+    ) -> Answer:
+        # A follow-up ('And vehicles?') is understood as the text searched for it, which carries the
+        # earlier question it continues; the answer still speaks to the question as asked.
+        shown = question
+        qtype = extract.question_type(question)
+        if searched and searched != question and searched.endswith(question):
+            question = searched
+            qtype = qtype if qtype != "other" else extract.question_type(searched)
+        exam = self.examine(question, passages, articles, trace, qtype)
+        ranked = exam.ranked
+        if exam.abstain:
+            return Answer(shown, not_said(shown), None, True, [], list(passages), searched)
+        margin = 0.6
+        if self.model is None:
+            ranked = self._prefer_counted_target(question, qtype, ranked, TARGET_MARGIN)
+        else:
+            # When both are quoted anyway, the one counting what the question asks about leads.
+            margin = SECOND_CITATION_MARGIN
+            ranked = self._prefer_counted_target(question, qtype, ranked, margin)
+        chosen = [ranked[0]]
+        for ev in ranked[1:]:
+            if len(chosen) >= self.settings.max_citations:
+                break
+            if ev.score >= ranked[0].score - margin and all(_apart(ev, c) for c in chosen):
+                chosen.append(ev)
+        citations = []
+        for n, ev in enumerate(chosen, 1):
+            art = articles[ev.article_id]
+            citations.append(
+                Citation(
+                    n,
+                    art.id,
+                    art.source,
+                    art.title,
+                    ev.start,
+                    ev.end,
+                    quote(art, ev.start, ev.end),
+                    round(ev.score, 4),
+                    art.meta.dated(),
+                )
+            )
+        short = self._short(question, qtype, chosen[0]) or chosen[0].text
+        target = extract.count_target(question) if qtype == "count" else None
+        if target and short != chosen[0].text and extract.conflicting_origin(target, short):
+            # 'How many Russian soldiers ...?' is not answered by '29 ukrainische Soldaten'.
+            return Answer(shown, not_said(shown), None, True, [], list(passages), searched)
+        lines = []
+        if short != chosen[0].text:
+            lines.append(f"{short} [1]")
+        lines += [f"„{c.quote}“ [{c.n}]" for c in citations]
+        return Answer(shown, "\n\n".join(lines), short, False, citations, list(passages), searched)
+
+    def _prefer_counted_target(
+        self, question: str, qtype: str, ranked: list[Evidence], margin: float
+    ) -> list[Evidence]:
+        """For 'how many X': between the two best sentences, lead with the one whose counted phrase
+        is most like X, when their evidence scores are within ``margin``."""
+        target = extract.count_target(question) if qtype == "count" else None
+        top = [e for e in ranked[:2] if e.typed]
+        if not target or len(top) < 2 or top[0].score - top[1].score > margin:
+            return ranked
+        # Best match first; on a tie (the same noun counted in both), the sentence whose numbers
+        # count the asked kind of thing on average: 'Soldaten und Kriegsfahrzeuge' before
+        # 'Militäranalysten, Armeen, Divisionen ... Soldaten'.
+        match = []
+        for e in top:
+            sims = cosines(self.encoder, target, [extract.counted(c.text) for c in e.typed])
+            match.append((round(float(sims.max()), 2), float(sims.mean())))
+        if match[1] > match[0]:
+            return [top[1], top[0], *ranked[2:]]
+        return ranked
+
+    def _abstain(
+        self, question: str, confidence: float, ranked: list[Evidence], qtype: str, trace: Trace | None = None
+    ) -> bool:
+        """Say the articles don't say when the evidence is weak overall, when a 'how many'
+        question counts something no number in the evidence counts, or when a question for a date
+        finds no date."""
+        if confidence + 0.5 * ranked[0].sim < self.settings.min_confidence:
+            return True
+        target = extract.count_target(question) if qtype == "count" else None
+        if target:
+            units = [c.text for e in ranked[:2] for c in e.typed]
+            if not units:
+                return True
+            need = self.settings.min_target_match
+            if _unseen(target, trace):
+                need = max(need, UNSEEN_TARGET_MATCH)
+            if float(cosines(self.encoder, target, units).max()) < need:
+                return True
+        if qtype == "when" and extract.asks_for_date(question):
+            # 'On what date ...?' is not answered by 'in den kommenden Monaten'.
+            return not any(extract.is_calendar_date(c.text) for e in ranked[:2] for c in e.typed)
+        return False
+
+    def _short(self, question: str, qtype: str, ev: Evidence) -> str | None:
+        cands = _new_information(question, ev.typed) if qtype in ("who", "where", "role") else ev.typed
+        if qtype == "who":  # a name after an office is surely a person; other capitalised pairs may not be
+            cands = [c for c in cands if c.kind == "role-name"] or cands
+        if not cands:
+            return None
+        target = extract.count_target(question) if qtype == "count" else None
+        stated = extract.stated_as(ev.text, question, cands) if qtype == "count" and len(cands) > 1 else None
+        if stated is not None:
+            best = stated
+        elif len(cands) > 1 and target:
+            best = cands[int(np.argmax(cosines(self.encoder, target, [extract.counted(c.text) for c in cands])))]
+        elif len(cands) > 1:
+            # Each candidate with a few words before it: 'Streitmacht von etwa 100.000 Soldaten'.
+            sims = cosines(self.encoder, question, [ev.text[max(0, c.start - 30) : c.end] for c in cands])
+            anchors = _anchor_positions(question, ev.text)
+            scores = []
+            for c, s in zip(cands, sims, strict=True):
+                near = min((abs(c.start - a) for a in anchors), default=len(ev.text))
+                scores.append(s - 0.002 * near)
+            best = cands[int(np.argmax(scores))]
+        else:
+            best = cands[0]
+        if qtype == "count":
+            best = extract.join_coordinated(ev.text, cands, best)
+        return best.text
+
+
+def _type_missing(question: str, qtype: str, ranked: list[Evidence]) -> bool:
+    """The question asks for a number or a date and the two best sentences give none: 'How many X'
+    with no number phrase, 'On what date ...' with no calendar date ('in den kommenden Monaten')."""
+    spans = [c for e in ranked[:2] for c in e.typed]
+    if qtype == "count" and extract.count_target(question):
+        return not spans
+    if qtype == "when" and extract.asks_for_date(question):
+        return not any(extract.is_calendar_date(c.text) for c in spans)
+    return False
+
+
+def _new_information(question: str, spans: list[extract.Span]) -> list[extract.Span]:
+    """Drop names and places the question already contains; trim its words off a span's edges
+    ('Biden Putin' for 'Who phoned Putin?' becomes 'Biden')."""
+    asked = {w.lower() for w in re.findall(r"\w+", question)}
+    out = []
+    for sp in spans:
+        words = list(re.finditer(r"\S+", sp.text))
+        while words and words[-1].group(0).strip(",.").lower() in asked:
+            words.pop()
+        while words and words[0].group(0).strip(",.").lower() in asked:
+            words.pop(0)
+        if not words or all(w.group(0).strip(",.").lower() in asked for w in words):
+            continue
+        start, end = sp.start + words[0].start(), sp.start + words[-1].end()
+        out.append(extract.Span(start, end, sp.text[words[0].start() : words[-1].end()], sp.kind))
+    return out
+
+
+def _anchor_positions(question: str, sentence: str) -> list[int]:
+    """Where words of the question (stems, folded) occur in the sentence."""
+    qtok = set(tokens(question, "de")) | set(tokens(question, "en"))
+    out = []
+    for m in re.finditer(r"\w+", sentence):
+        toks = set(tokens(m.group(0), "de")) | set(tokens(m.group(0), "en"))
+        if toks & qtok:
+            out.append(m.start())
+    return out
+
+
+def _unseen(target: str, trace: Trace | None) -> bool:
+    """No word of ``target`` occurs in the indexed articles (only decidable in their language)."""
+    if trace is None or trace.idf is None or not trace.same_lang:
+        return False
+    words = tokens(target, trace.corpus_lang)
+    return bool(words) and all(trace.idf(w) is None for w in words)
+
+
+def _apart(a: Evidence, b: Evidence) -> bool:
+    return a.article_id != b.article_id or a.end <= b.start or b.end <= a.start

@@ -1,0 +1,57 @@
+"""Numbers and dates of a German short answer in English notation, for English askers.
+
+"40.000 Soldaten" -> "40,000 Soldaten", "1,2 Millionen Euro" -> "1.2 million euros",
+"15. November 2021" -> "15 November 2021", "3. März" -> "3 March", "25 Prozent" -> "25 percent".
+Only the shown short answer is rendered so; the quotes stay verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MONTHS = {
+    "Januar": "January",
+    "Jänner": "January",
+    "Februar": "February",
+    "Feber": "February",
+    "März": "March",
+    "April": "April",
+    "Mai": "May",
+    "Juni": "June",
+    "Juli": "July",
+    "August": "August",
+    "September": "September",
+    "Oktober": "October",
+    "November": "November",
+    "Dezember": "December",
+}
+_SCALES = {
+    "Millionen": "million",
+    "Million": "million",
+    "Mio.": "million",
+    "Milliarden": "billion",
+    "Milliarde": "billion",
+    "Mrd.": "billion",
+    "Prozent": "percent",
+    "Tausend": "thousand",
+}
+_DATE = re.compile(rf"\b(\d{{1,2}})\.\s*({'|'.join(_MONTHS)})\b")
+# A German number: thousands grouped by '.', decimals after ','. '2021' and '3,5' alike.
+_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?(?![\w]|[.,]\d)")
+_SCALE = re.compile(rf"(?<=\d)\s+({'|'.join(re.escape(s) for s in _SCALES)})(?=\s|$|[.,;:)])")
+_EURO = re.compile(r"(\b(?:million|billion|thousand)\s+)Euro\b|(?<=\d)\s+Euro\b")
+
+
+def english(text: str) -> str:
+    """``text`` with its numbers, dates, scale words and 'Euro' in English notation."""
+    out = _DATE.sub(lambda m: f"{m[1]} {_MONTHS[m[2]]}", text)
+    out = _NUMBER.sub(_number, out)
+    out = _SCALE.sub(lambda m: f" {_SCALES[m[1]]}", out)
+    return _EURO.sub(lambda m: f"{m[1]}euros" if m[1] else " euros", out)
+
+
+def _number(m: re.Match[str]) -> str:
+    whole = m[1].replace(".", ",") if "." in m[1] else m[1]
+    if len(m[1]) >= 5 and "." not in m[1] and not m[2]:
+        whole = f"{int(m[1]):,}"  # '12500' -> '12,500'; a year such as '2021' stays as it is
+    return f"{whole}.{m[2]}" if m[2] else whole

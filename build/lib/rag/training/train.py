@@ -1,0 +1,356 @@
+"""Training and held-out scoring of the answer models (``python -m rag train``, ``rag eval``).
+
+Data: the XQuAD-dev articles split into ``FOLDS`` folds by article. Answerable examples are the
+questions asked against an index of all articles; unanswerable ones are each fold's questions asked
+against an index that lacks that fold's articles (same style, other topics). A harder kind is only
+measured, not trained on: each question asked against all articles with the paragraph holding its
+answer taken out of the search results (same article, same names, no answer); training on it too
+was tried (docs/quality.md).
+
+- The sentence model is a conditional logit over the candidate sentences of a question (the one
+  holding the gold answer is the target), fitted with L-BFGS.
+- The answerability model is a logistic regression on the chosen sentence's signals; its inputs
+  for training come from sentence models that did not see the question's fold (cross-fitting).
+- The threshold is the highest that declines at most ``MAX_ABSTAIN`` of the training folds'
+  answerable questions, in the articles' language and in the other language each.
+
+For held-out figures, fold j is answered by models fitted on the other folds only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.answering import features
+from rag.answering.answer import Answerer, Examination
+from rag.answering.evidence import VectorMemo
+from rag.answering.learned import AnswerModel, Linear
+from rag.answering.retrieve import Retriever, Trace
+from rag.config import Settings
+from rag.training.evaluate import XQuADItem, covers, same_file
+from rag.types import Answer, Passage
+
+log = logging.getLogger(__name__)
+
+FOLDS = 4
+MAX_ABSTAIN = 0.04  # share of answerable training questions the threshold may decline
+SENTENCE_L2 = 1.0
+ANSWERABLE_C = 1.0
+DEPTH = 10
+
+
+def fold_of(names: Sequence[str], folds: int = FOLDS) -> dict[str, int]:
+    """Article file -> fold: every ``folds``-th article of the sorted list, so folds mix topics."""
+    return {name: i % folds for i, name in enumerate(sorted(names))}
+
+
+@dataclass
+class Searched:
+    passages: list[Passage]
+    trace: Trace
+
+
+class Bench:
+    """The indexes (all articles; all but one fold) and every question's retrieval, made once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        encoders: Sequence[Any],
+        items: Sequence[XQuADItem],
+        root: Path,
+        workdir: Path,
+        folds: int = FOLDS,
+    ) -> None:
+        self.settings, self.encoders, self.items = settings, list(encoders), items
+        self.root, self.workdir = root, workdir
+        self.names = sorted({it.article for it in items})
+        self.n_folds = folds
+        self.folds = fold_of(self.names, folds)
+        # One vector memo for every answerer made here: each would otherwise embed the same sentences again.
+        self._memos = (VectorMemo(self.encoders[-1], 200_000), VectorMemo(self.encoders[0], 200_000))
+        self._retrievers: dict[str, Retriever] = {}
+        self._searched: dict[tuple[str, str], Searched] = {}
+        self._texts: dict[str, str] = {}  # article file -> its text, read once
+
+    def fold(self, item: XQuADItem) -> int:
+        return self.folds[item.article]
+
+    def retriever(self, key: str) -> Retriever:
+        """'all', or 'without-K': an index lacking fold K's articles (built or updated in place)."""
+        if key not in self._retrievers:
+            from rag.index.update import index_paths
+
+            if key == "all":
+                names, folder = self.names, "ours-xquad"
+            else:
+                k = int(key.split("-")[1])
+                names, folder = [n for n in self.names if self.folds[n] != k], f"xquad-{key}"
+            settings = self.settings.model_copy(update={"index_dir": self.workdir / folder})
+            note(f"index {key}: {len(names)} articles")
+            index_paths(settings, self.encoders, [self.root / n for n in names], prune=True)
+            self._retrievers[key] = Retriever(settings, self.encoders)
+        return self._retrievers[key]
+
+    def search(self, key: str, question: str) -> Searched:
+        if (key, question) not in self._searched:
+            passages, trace = self.retriever(key).search(question, DEPTH)
+            self._searched[(key, question)] = Searched(passages, trace)
+        return self._searched[(key, question)]
+
+    def key_without(self, item: XQuADItem) -> str:
+        return f"without-{self.fold(item)}"
+
+    def _without_paragraph(self, item: XQuADItem) -> Searched:
+        """The search over all articles with the paragraph holding the answer taken out: the
+        passages, hits and chunk scores inside it are dropped (passages never cross a paragraph).
+        The rest of the article stays: same topic, same names, but not the answer."""
+        got = self.search("all", item.question)
+        arts = self.retriever("all").articles
+        gold = str(self.root / item.article)
+        text = self._texts.setdefault(item.article, (self.root / item.article).read_text(encoding="utf-8"))
+        start = text.rfind("\n", 0, item.start) + 1
+        end = text.find("\n", item.end)
+        end = len(text) if end < 0 else end
+
+        def inside(article_id: str, a: int, b: int) -> bool:
+            return a < end and start < b and same_file(arts[article_id].source, gold)
+
+        tr = got.trace
+        trace = dataclasses.replace(
+            tr,
+            hits=[h for h in tr.hits if not inside(h.chunk.article_id, h.chunk.start, h.chunk.end)],
+            chunk_dense=[(c, sc) for c, sc in tr.chunk_dense if not inside(c.article_id, c.start, c.end)],
+        )
+        return Searched([p for p in got.passages if not inside(p.article_id, p.start, p.end)], trace)
+
+    def _got(self, key: str, item: XQuADItem) -> tuple[Searched, str]:
+        """The search for ``item`` under ``key``: 'all', 'without-K', or 'without-paragraph'."""
+        if key == "without-paragraph":
+            return self._without_paragraph(item), "all"
+        return self.search(key, item.question), key
+
+    def answerer(self, model: AnswerModel | None) -> Answerer:
+        return Answerer(self.settings.answer, self._memos[0], self._memos[1], model)
+
+    def examine(self, answerer: Answerer, key: str, item: XQuADItem) -> Examination:
+        got, index = self._got(key, item)
+        return answerer.examine(item.question, got.passages, self.retriever(index).articles, got.trace)
+
+    def answer(self, answerer: Answerer, key: str, item: XQuADItem) -> Answer:
+        got, index = self._got(key, item)
+        return answerer.answer(item.question, got.passages, self.retriever(index).articles, got.trace, item.question)
+
+    def gold_row(self, exam: Examination, item: XQuADItem) -> int | None:
+        """Index of the candidate sentence holding the whole gold answer, if any."""
+        arts = self.retriever("all").articles
+        gold = str(self.root / item.article)
+        for i, e in enumerate(exam.ranked):
+            if covers(arts[e.article_id].source, e.start, e.end, gold, item.start, item.end):
+                return i
+        return None
+
+
+# -- fitting ------------------------------------------------------------------------------------
+
+
+def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    return mean, np.where(scale > 1e-9, scale, 1.0)
+
+
+def fit_sentence(groups: Sequence[tuple[np.ndarray, int]], l2: float = SENTENCE_L2) -> Linear:
+    """Conditional logit: maximise the softmax probability of the gold sentence among each question's
+    candidates (questions whose gold sentence is not among them are left out)."""
+    from scipy.optimize import minimize
+
+    groups = [(x, g) for x, g in groups if len(x) > 1]
+    mean, scale = _standardise(np.vstack([x for x, _ in groups]))
+    zs = [((x - mean) / scale, g) for x, g in groups]
+    d = len(mean)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * l2 * float(w @ w), l2 * w
+        for z, g in zs:
+            s = z @ w
+            s = s - s.max()
+            p = np.exp(s)
+            p /= p.sum()
+            total -= float(np.log(p[g] + 1e-12))
+            grad = grad + z.T @ p - z[g]
+        return total, grad
+
+    res = minimize(loss, np.zeros(d), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return Linear(features.SENTENCE, mean, scale, res.x, 0.0)
+
+
+def fit_answerable(x: np.ndarray, y: np.ndarray, c: float = ANSWERABLE_C) -> Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = _standardise(x)
+    clf = LogisticRegression(C=c, max_iter=2000, solver="lbfgs")
+    clf.fit((x - mean) / scale, y)
+    return Linear(features.ANSWERABLE, mean, scale, clf.coef_[0].astype(np.float64), float(clf.intercept_[0]))
+
+
+def pick_threshold(probs_answerable: np.ndarray, max_abstain: float = MAX_ABSTAIN) -> float:
+    """The highest threshold that declines at most ``max_abstain`` of the answerable questions."""
+    p = np.sort(probs_answerable)
+    k = int(np.floor(max_abstain * len(p)))
+    return float(p[k]) if k < len(p) else 0.0
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+_UNUSED = Linear(features.ANSWERABLE, np.zeros(len(features.ANSWERABLE)), np.ones(len(features.ANSWERABLE)),
+                 np.zeros(len(features.ANSWERABLE)), 0.0)  # fmt: skip
+
+
+@dataclass
+class Fitted:
+    """Per fold the model fitted without it, and the model fitted on everything."""
+
+    by_fold: dict[int, AnswerModel]
+    full: AnswerModel
+    figures: dict[str, Any]
+
+
+def fit_all(bench: Bench, encoder_names: list[str]) -> Fitted:
+    items = bench.items
+    hand = bench.answerer(None)
+    folds = range(bench.n_folds)
+    groups: dict[int, list[tuple[np.ndarray, int]]] = {k: [] for k in folds}
+    note("sentence candidates")
+    for it in items:
+        exam = bench.examine(hand, "all", it)
+        g = bench.gold_row(exam, it)
+        if g is not None:
+            groups[bench.fold(it)].append((np.array([e.row for e in exam.ranked]), g))
+    sent = {k: fit_sentence([g for j in folds if j != k for g in groups[j]]) for k in folds}
+    sent_all = fit_sentence([g for j in folds for g in groups[j]])
+    # Answerability inputs of each question, from the sentence model that did not see its fold.
+    note("answerability inputs")
+    vec: dict[int, list[tuple[np.ndarray, int]]] = {k: [] for k in folds}
+    for k in folds:
+        answerer = bench.answerer(AnswerModel(sent[k], _UNUSED, 0.0, tuple(encoder_names)))
+        for it in (it for it in items if bench.fold(it) == k):
+            for key, label in (("all", 1), (bench.key_without(it), 0)):
+                exam = bench.examine(answerer, key, it)
+                if exam.vector is not None:
+                    vec[k].append((exam.vector, label))
+
+    def answerable_from(folds: list[int]) -> tuple[Linear, float]:
+        x = np.array([v for j in folds for v, _ in vec[j]])
+        y = np.array([lab for j in folds for _, lab in vec[j]])
+        lin = fit_answerable(x, y)
+        # The threshold holds for questions in the articles' language and in another one alike.
+        same = x[:, features.ANSWERABLE.index("same_lang")] > 0.5
+        probs = _sigmoid(lin(x))
+        groups = [probs[(y == 1) & (same == s)] for s in (True, False)]
+        return lin, min(pick_threshold(g) for g in groups if len(g))
+
+    by_fold = {}
+    for k in folds:
+        lin, thr = answerable_from([j for j in folds if j != k])
+        by_fold[k] = AnswerModel(sent[k], lin, thr, tuple(encoder_names))
+    lin, thr = answerable_from(list(folds))
+    full = AnswerModel(sent_all, lin, thr, tuple(encoder_names))
+    figures = {
+        "questions": len(items),
+        "with_gold_sentence": sum(len(g) for g in groups.values()),
+        "answerability_examples": sum(len(v) for v in vec.values()),
+    }
+    return Fitted(by_fold, full, figures)
+
+
+def note(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def heldout_answers(
+    bench: Bench, models: dict[int, AnswerModel | None]
+) -> tuple[list[Answer], list[Answer], list[Answer]]:
+    """Every question answered by its fold's model: against all articles (answerable), against the
+    index lacking its fold, and against all articles but the answer's paragraph (both unanswerable
+    by construction). In the order of ``bench.items``."""
+    answerers = {k: bench.answerer(m) for k, m in models.items()}
+    answerable, unanswerable, off_paragraph = [], [], []
+    for it in bench.items:
+        a = answerers[bench.fold(it)]
+        answerable.append(bench.answer(a, "all", it))
+        unanswerable.append(bench.answer(a, bench.key_without(it), it))
+        off_paragraph.append(bench.answer(a, "without-paragraph", it))
+    return answerable, unanswerable, off_paragraph
+
+
+def heldout_report(bench: Bench, fitted: Fitted) -> dict[str, Any]:
+    """Figures per question language for the hand-set rules and for the learned models, each fold
+    answered by models fitted without it; and the final model's in-sample figures for the gap."""
+    from rag.training.evaluate import score_xquad
+
+    n = bench.n_folds
+    out: dict[str, Any] = {"folds": n, "split": f"by article: every {n}th of the sorted article files"}
+    runs = {
+        "hand-set": dict.fromkeys(range(n)),
+        "learned (held-out)": dict(fitted.by_fold),
+        "learned (in-sample)": dict.fromkeys(range(n), fitted.full),
+    }
+    for name, models in runs.items():
+        note(f"answering: {name}")
+        ans, una, off = heldout_answers(bench, models)
+        rep = score_xquad(bench.items, ans, bench.root)
+        out[name] = {}
+        for lang in sorted({it.lang for it in bench.items}):
+            rates = rep.rates(lang)
+            for label, answers in (("abstain_on_unanswerable", una), ("abstain_on_other_paragraph", off)):
+                un = [a for a, it in zip(answers, bench.items, strict=True) if it.lang == lang]
+                rates[label] = round(sum(a.abstained for a in un) / max(1, len(un)), 4)
+            rates["failures"] = rep.failures(lang)
+            out[name][lang] = rates
+    return out
+
+
+def train(settings: Settings, workdir: Path, out: Path, root: Path, report_path: Path | None = None) -> dict[str, Any]:
+    """Fit the answer models on every XQuAD-dev article and write them to ``out`` with the held-out
+    figures of the same procedure run fold by fold."""
+    from rag.pipeline import make_encoders
+    from rag.training.evaluate import load_xquad
+
+    encoders = make_encoders(settings)
+    names = [getattr(e, "name", type(e).__name__) for e in encoders]
+    bench = Bench(settings, encoders, load_xquad(root), root, workdir)
+    fitted = fit_all(bench, names)
+    report = heldout_report(bench, fitted)
+    keep = (
+        "recall_at_1",
+        "short_answer_accuracy",
+        "abstain_on_answerable",
+        "abstain_on_unanswerable",
+        "abstain_on_other_paragraph",
+    )
+    info = {
+        "data": "XQuAD-dev (bench/data/xquad-dev), English and German questions",
+        "max_abstain_on_answerable": MAX_ABSTAIN,
+        **fitted.figures,
+        "heldout": {lang: {k: report["learned (held-out)"][lang][k] for k in keep} for lang in ("en", "de")},
+    }
+    model = AnswerModel(fitted.full.sentence, fitted.full.answerable, fitted.full.threshold, tuple(names), info)
+    model.save(out)
+    note(f"wrote {out}")
+    if report_path is not None:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        note(f"wrote {report_path}")
+    return report
