@@ -22,6 +22,7 @@ LEAD_SENTENCES = 3  # Lead-3: the standard extractive summary of a news text
 LEAD_CHARS = 700  # ... cut shorter when its sentences are long
 LIST_MAX = 10  # articles listed with a quote; more are named by count
 TOPIC_ARTICLES = 5  # articles a subject search considers when no article names it word for word
+TOPIC_MARGIN = 1.0  # ... of which those whose passage scores within this of the best (fused z-scores)
 
 
 class Desk:
@@ -80,9 +81,10 @@ class Desk:
         return {}
 
     def _newest_first(self, ids: Sequence[str]) -> list[str]:
-        """Newest first; undated articles last, in the given order."""
+        """Newest first by publication date; then the articles dated only by their file's time (when a
+        file was written says little of when it was published), then undated ones, in the given order."""
         order = {aid: i for i, aid in enumerate(ids)}
-        return sorted(ids, key=lambda a: (-_ordinal(Meta.of_entry(self.entries[a]).date), order[a]))
+        return sorted(ids, key=lambda a: (*recency(Meta.of_entry(self.entries[a])), order[a]))
 
     # -- answers -----------------------------------------------------------------------------
     def _overview(self, question: str, aid: str, subject: str | None, de: bool) -> Answer:
@@ -142,9 +144,10 @@ class Desk:
         found = self.mentions(subject, allowed)
         if found:
             ids = sorted(found, key=lambda a: (found[a], a))
-        else:
+        else:  # the articles whose best passage is close to the best match for the subject
             passages, _ = self.retriever.search(subject, TOPIC_ARTICLES, allowed)
-            ids = list(dict.fromkeys(p.article_id for p in passages))
+            close = [p for p in passages if passages[0].score - p.score <= TOPIC_MARGIN]
+            ids = list(dict.fromkeys(p.article_id for p in close))
         if not ids:
             text = (
                 f"Die Artikel sagen nichts über „{subject}“." if de else f"The articles say nothing about “{subject}”."
@@ -246,8 +249,9 @@ def _heading(article: Article, with_date: bool = True) -> str:
     return f"“{article.title}”" + (f" ({dated})" if dated else "")
 
 
-def _ordinal(day: str | None) -> int:
-    if not day:
-        return -1
-    y, m, d = (int(x) for x in day.split("-"))
-    return y * 10000 + m * 100 + d
+def recency(meta: Meta) -> tuple[int, int]:
+    """A sort key, newest first: published dates, then file times, then no date."""
+    if not meta.date:
+        return (2, 0)
+    y, m, d = (int(x) for x in meta.date.split("-"))
+    return (1 if meta.dated_by == DATED_BY_FILE else 0, -(y * 10000 + m * 100 + d))

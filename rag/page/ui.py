@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.answering.desk import recency
 from rag.index.manifest import Manifest
 from rag.types import Answer, Citation, Meta, Passage
 
@@ -214,12 +215,13 @@ class IndexStatus:
 
 
 def newest_first(manifest: Manifest) -> list[tuple[str, dict]]:
-    """The indexed articles, newest first (by date, then by when they were added); undated ones last."""
+    """The indexed articles, newest first: by publication date, then those dated by their file's time,
+    then undated ones (each group by when it was added, newest first)."""
 
-    def key(item: tuple[str, dict]) -> tuple[str, float]:
-        return (Meta.of_entry(item[1]).date or "", item[1].get("added_at", 0))
+    def key(item: tuple[str, dict]) -> tuple[int, int, float]:
+        return (*recency(Meta.of_entry(item[1])), -float(item[1].get("added_at", 0)))
 
-    return sorted(manifest.articles.items(), key=key, reverse=True)
+    return sorted(manifest.articles.items(), key=key)
 
 
 def status_html(manifest: Manifest) -> str:
