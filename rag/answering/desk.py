@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rag.answering.requests import COLLECTION, LATEST, METADATA, OVERVIEW, Request
@@ -200,11 +201,12 @@ class Desk:
                 "author": ("keinen Autor", "author"),
                 "site": ("keine Quelle", "site"),
             }
-            line = f"source: {art.source}"
+            origin = art.source if "://" in art.source else Path(art.source).name  # a file by its name
+            line = f"source: {origin}"
             text = (
-                f"{title} nennt {missing[field][0]}; bekannt ist nur die Herkunft {art.source}."
+                f"{title} nennt {missing[field][0]}; bekannt ist nur die Herkunft {origin}."
                 if de
-                else f"{title} names no {missing[field][1]}; all that is known is where it was read from: {art.source}."
+                else f"{title} names no {missing[field][1]}; all that is known is where it was read from: {origin}."
             )
             field = "source"
         cite = Citation(1, aid, art.source, art.title, 0, 0, line, 1.0, meta.dated(), field)
