@@ -360,3 +360,12 @@ def test_with_a_language_model_the_overview_is_written_from_the_lead_and_checked
     assert (
         wrong.backend == "extractive" and wrong.kind == OVERVIEW and "did not pass the citation check" in wrong.notice
     )
+
+
+def test_a_page_without_metadata_gets_sensible_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "ohne.html"
+    body = "<p>" + "Der Gemeinderat von Quellbach hat neue Laternen beschlossen. " * 5 + "</p>"
+    path.write_text(f"<html><head></head><body><article>{body}</article></body></html>", encoding="utf-8")
+    art = read_article(path, str(path), 1_000_000).article
+    assert art.title.startswith("Der Gemeinderat von Quellbach")  # the first sentence stands in for a title
+    assert (art.meta.dated_by, art.meta.author, art.meta.site) == (DATED_BY_FILE, None, None)
