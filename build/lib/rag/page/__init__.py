@@ -1,1 +1,0 @@
-"""The chat page's helpers beside ``app.py``: rendering answers and citations, adding articles."""
