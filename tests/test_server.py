@@ -101,7 +101,8 @@ def test_cli_status_and_ask_through_the_server(
     assert f"vectors on the Chroma server at {served.chroma_url}: 2 of 2 collection(s), {chunks} and {chunks}" in out
     assert main(["ask", SHOIGU]) == 0
     out = capsys.readouterr().out
-    assert "40.000" in out.splitlines()[0]
+    assert "40,000" in out.splitlines()[0]  # an English question: the short answer in English notation
+    assert "40.000 Soldaten" in out  # the quote, verbatim
 
 
 def test_two_indexes_share_one_server_without_touching_each_other(
