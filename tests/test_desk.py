@@ -4,6 +4,7 @@ latest and metadata questions, scope, and "this article" — on a real index wit
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -369,3 +370,27 @@ def test_a_page_without_metadata_gets_sensible_defaults(tmp_path: Path) -> None:
     art = read_article(path, str(path), 1_000_000).article
     assert art.title.startswith("Der Gemeinderat von Quellbach")  # the first sentence stands in for a title
     assert (art.meta.dated_by, art.meta.author, art.meta.site) == (DATED_BY_FILE, None, None)
+
+
+def test_the_page_limits_answers_to_the_chosen_article_and_dates(
+    desk: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+    from test_app import APP, ask, visible
+
+    shutil.copytree(desk.settings.index_dir, tmp_path / "index")
+    (tmp_path / "seeds").mkdir()
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception
+    box = at.sidebar.selectbox(key="scope_article")
+    assert box.options[0] == "All articles" and box.options[1] == "Grenzzaun in Spielfeld ist fertig"  # newest first
+    box.set_value(_id(desk, "bruecke.html")).run()
+    ask(at, "Wie lang ist die Brücke?")
+    reply = at.chat_message[1]
+    assert "80 Meter" in visible(reply.markdown[0].value)
+    assert all("Neue Brücke über die Mur eröffnet" in visible(m.value) for m in reply.markdown if "rag-cite" in m.value)
+    ask(at, "Wann wurde dieser Artikel veröffentlicht?")  # 'this article': the one the last answer quoted
+    assert "erschien am 2016-03-15" in visible(at.chat_message[3].markdown[0].value)
+    at.sidebar.date_input(key="scope_since").set_value(datetime.date(2030, 1, 1)).run()
+    ask(at, "Wie lang ist die Brücke?")
+    assert "No indexed article is dated on or after 2030-01-01" in visible(at.chat_message[5].error[0].value)
