@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test install install-dev browser index lint eval clean
+.PHONY: run test install install-dev browser dictionary index lint eval clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,7 +30,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-index: install
+index: install dictionary
 	$(BIN)/python -m rag index --quiet
 
 run: index
@@ -41,7 +41,16 @@ run: index
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
 
-test: install-dev browser
+# The Ding German-English dictionary (Debian package trans-de-en, GPL-2+): English questions search
+# the German articles' words through it. Read from the system at run time, not shipped; installed
+# when missing and apt-get can run as root, otherwise the bot runs without it (and says what it lost).
+DING := /usr/share/trans/de-en
+dictionary:
+	@test -f $(DING) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && apt-get install -y -qq trans-de-en >/dev/null; } || \
+		echo "note: $(DING) not installed (apt-get install trans-de-en as root); English questions search German articles less well"
+
+test: install-dev browser dictionary
 	$(BIN)/python -m pytest -q
 
 lint: install-dev

@@ -1,6 +1,8 @@
 """Warm answer latency of the learned answer models against the hand-set rules, in one process:
 ``python -m bench.latency [--runs N]``. Both bots share one seed index and the same encoders; each run
-asks every seed gold question once of each, alternating, and the medians and their ratio are printed."""
+asks every seed gold question once of each, alternating, and the medians and their ratio are printed.
+``--compare dictionary`` compares English questions searched through the German-English dictionary
+against the same without it (the seed gold set's English questions only)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from rag.training.quality import SEED_ARTICLE, SEED_GOLD
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--compare", choices=("learned", "dictionary"), default="learned")
     args = parser.parse_args()
     settings = Settings()
     encoders = make_encoders(settings)
@@ -27,12 +30,18 @@ def main() -> None:
         seeds = Path(tmp) / "seeds"
         seeds.mkdir()
         shutil.copy(SEED_ARTICLE, seeds)
-        learned_settings = settings.model_copy(update={"index_dir": Path(tmp) / "index"}, deep=True)
-        hand_settings = learned_settings.model_copy(deep=True)
-        hand_settings.answer.learned = False
-        bots = {"learned": Bot(learned_settings, encoders=encoders), "hand-set": Bot(hand_settings, encoders=encoders)}
-        bots["learned"].index([seeds])
-        questions = [it.question for it in load_gold(SEED_GOLD)]
+        first_settings = settings.model_copy(update={"index_dir": Path(tmp) / "index"}, deep=True)
+        other_settings = first_settings.model_copy(deep=True)
+        if args.compare == "learned":
+            names = ("learned", "hand-set")
+            other_settings.answer.learned = False
+        else:
+            names = ("dictionary", "own words")
+            other_settings.dictionary = None
+        bots = {names[0]: Bot(first_settings, encoders=encoders), names[1]: Bot(other_settings, encoders=encoders)}
+        bots[names[0]].index([seeds])
+        items = load_gold(SEED_GOLD)
+        questions = [it.question for it in items if args.compare == "learned" or it.lang == "en"]
         for bot in bots.values():  # warm: vectors memoised, index open
             for q in questions:
                 bot.ask(q)
@@ -45,7 +54,8 @@ def main() -> None:
                 ms[name].append((time.perf_counter() - t0) / len(questions) * 1000)
     for name, values in ms.items():
         print(f"{name}: median {statistics.median(values):.1f} ms per question over {args.runs} runs")
-    print(f"ratio learned / hand-set: {statistics.median(ms['learned']) / statistics.median(ms['hand-set']):.2f}")
+    ratio = statistics.median(ms[names[0]]) / statistics.median(ms[names[1]])
+    print(f"ratio {names[0]} / {names[1]}: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,10 @@ class RetrieveSettings(BaseModel):
         0.5, description="BM25 weight in the fusion when question and article share a language."
     )
     lexical_weight_cross_lang: float = Field(
-        0.1, description="BM25 weight when the question is in another language than the article."
+        0.2,
+        description="BM25 weight when the question is in another language than the article (an English "
+        "question over German articles is searched through its German renderings; fitted held out by "
+        "article on XQuAD-dev: python -m bench.crossweight).",
     )
     second_encoder_weight: float = Field(
         0.5, description="Weight of the multilingual USE encoder in the fusion (0 turns it off)."
@@ -171,13 +174,24 @@ class Settings(BaseSettings):
     hf_offline: bool = Field(True, description="Never contact the Hugging Face hub.")
     cache_dir: Path | None = Field(
         None,
-        description="Folder for model weights unpacked on first use, for faster starts "
-        "(unset: $XDG_CACHE_HOME/news-qa or ~/.cache/news-qa).",
+        description="Folder for model weights unpacked on first use and the table derived from the "
+        "dictionary, for faster starts (unset: $XDG_CACHE_HOME/news-qa or ~/.cache/news-qa).",
+    )
+    dictionary: Path | None = Field(
+        Path("/usr/share/trans/de-en"),
+        description="The Ding German-English dictionary (Debian package trans-de-en), through which English "
+        "questions search the words of German articles; missing: they search their own words (with a "
+        "warning); empty turns it off.",
     )
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @field_validator("dictionary", mode="before")
+    @classmethod
+    def _blank_path_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("fetch_allow", mode="before")
     @classmethod
@@ -216,7 +230,7 @@ class Settings(BaseSettings):
         return Proxies.configure(self.https_proxy, self.http_proxy, self.no_proxy)
 
     def model_cache(self) -> Path:
-        """Where unpacked model weights are kept."""
+        """Where unpacked model weights and the dictionary's derived table are kept."""
         if self.cache_dir is not None:
             return self.cache_dir.expanduser()
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"

@@ -88,3 +88,16 @@ def test_the_load_benchmark_reads_what_a_single_user_gets(
     for shown, seen in zip(socket, (first, second), strict=True):
         assert differs(shown, refs[(shown.question, tuple(shown.history))]) is None
         assert (shown.answer.split(), shown.quotes) == (seen.answer.split(), seen.quotes)
+
+
+def test_crossweight_scores_each_fold_at_the_weight_fitted_on_the_other_folds() -> None:
+    from bench.crossweight import fit
+
+    folds = [0, 0, 1, 1, 1]
+    grid: dict[float, list[int | None]] = {0.0: [1, 1, 2, 2, None], 0.5: [2, 2, 1, 1, 1]}
+    got = fit(grid, folds, 2)
+    # fold 0 is scored at the weight its questions did not choose (0.5, best on fold 1), and back
+    assert [f["weight"] for f in got["folds"]] == [0.5, 0.0]
+    assert got["heldout"] == {"questions": 5, "recall_at_1": 0.0, "recall_at_5": 0.8}
+    assert got["in_sample"] == {"weight": 0.5, "questions": 5, "recall_at_1": 0.6, "recall_at_5": 1.0}
+    assert got["default"] == 0.25

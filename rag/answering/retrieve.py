@@ -1,7 +1,9 @@
 """Hybrid retrieval: dense encoders through LangChain's Chroma store plus BM25, fused by z-scores.
 
-The BM25 weight depends on the question's language: words only match when the question is in the
-article's language, and a lexical signal from a cross-lingual question mostly adds noise.
+The BM25 weight depends on the question's language. An English question over German articles is
+searched in BM25 through its German renderings (rag.language.dictionary): its content words put
+into German word by word, names and numbers kept; without the dictionary its own words are searched,
+which match little but names and numbers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rag.index import health, lexicon, store
 from rag.index.folder import Shelf
 from rag.index.manifest import MANIFEST, Manifest, read_manifest
 from rag.index.store import fingerprint
+from rag.language import dictionary
 from rag.language.lexical import LexicalIndex, detect_language
 from rag.types import Chunk, Passage
 
@@ -119,6 +122,8 @@ class Retriever:
         self.manifest = manifest
         self.articles = Shelf(self.settings.index_dir, manifest.articles)
         self.corpus_lang = lexicon.corpus_lang(manifest.articles.values())
+        if self.corpus_lang == "de":  # read while the rest loads, for the first English question
+            dictionary.preload(self.settings.dictionary, self.settings.model_cache())
         max_chars = self.settings.chunk.max_chars
         shape = lexicon.shape_of(max_chars, self.corpus_lang, self.encoders[0].name)
         stored = lexicon.load(self.settings.index_dir, shape)
@@ -208,7 +213,7 @@ class Retriever:
         else:
             where = None if allowed is None else {"article_id": {"$in": sorted(allowed)}}
             dense = [self._dense_scores(vs, vec, n, where) for vs, vec in zip(self.stores, qvecs, strict=True)]
-        lex_all = self.lexical.scores(query)
+        lex_all = self._lexical_scores(query, qlang)
         if scoped is not None:
             inside = np.zeros(len(lex_all), dtype=bool)
             inside[scoped] = True
@@ -238,6 +243,14 @@ class Retriever:
         return passages, Trace(
             query, qlang, lex_w, hits, inside, self.lexical.idf, qvecs[0], self.sentence_vectors, self.corpus_lang
         )
+
+    def _lexical_scores(self, query: str, qlang: str) -> np.ndarray:
+        """BM25 of every chunk: an English question over German articles by its German renderings."""
+        if qlang == "en" and self.corpus_lang == "de":
+            found = dictionary.load(self.settings.dictionary, self.settings.model_cache())
+            if found is not None:
+                return self.lexical.term_scores(dictionary.german_terms(query, found))
+        return self.lexical.scores(query)
 
     def _inside(self, passages: list[Passage], known: dict[int, float], vec: list[float]) -> list[tuple[Chunk, float]]:
         """Primary-encoder scores of all chunks overlapping the passages an answer reads."""

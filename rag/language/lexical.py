@@ -9,7 +9,7 @@ opening it tokenizes only articles the stored ones do not cover.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -204,13 +204,21 @@ class LexicalIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for ``query``; cost is the postings of the query's terms."""
+        return self._scores([(t, 1.0) for t in tokens(query, self.lang)])
+
+    def term_scores(self, terms: Mapping[str, float]) -> np.ndarray:
+        """BM25 score of every text for weighted query terms (tokens of ``tokens()``): each term's
+        postings count ``weight`` times, as a term given that many times in the query would."""
+        return self._scores(list(terms.items()))
+
+    def _scores(self, terms: Sequence[tuple[str, float]]) -> np.ndarray:
         if self.size == 0:
             return np.zeros(0)
-        ids = [self._vocab[t] for t in tokens(query, self.lang) if t in self._vocab]
-        ids = [i for i in ids if i + 1 < len(self._indptr)]  # terms added to the vocabulary after this build
-        if not ids:
+        found = [(self._vocab[t], w) for t, w in terms if t in self._vocab]
+        found = [(i, w) for i, w in found if i + 1 < len(self._indptr)]  # terms added after this build
+        if not found:
             return np.zeros(self.size)
-        parts = [slice(self._indptr[i], self._indptr[i + 1]) for i in ids]
-        rows = np.concatenate([self._rows[p] for p in parts])
-        weights = np.concatenate([self._weights[p] for p in parts])
+        parts = [(slice(self._indptr[i], self._indptr[i + 1]), w) for i, w in found]
+        rows = np.concatenate([self._rows[p] for p, _ in parts])
+        weights = np.concatenate([self._weights[p] * w for p, w in parts])
         return np.bincount(rows, weights=weights, minlength=self.size).astype(float)
