@@ -24,7 +24,6 @@ A kind without a scorer in ``SCORERS`` is counted as not supported yet.
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
 import datetime
 import json
@@ -44,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from rag.articles.chunking import sentences
 from rag.articles.metadata import parse_date
 from rag.config import Settings
-from rag.training.evaluate import contains_any, evidence_spans, loose
+from rag.training.evaluate import contains_any, evidence_spans, token_f1
 from rag.training.report import LANGS, _table
 from rag.types import Answer
 
@@ -80,18 +79,6 @@ class Corpus:
 # -- scorers: one per question kind, each returning the figures of one answered question ---------
 
 Scorer = Callable[[dict[str, Any], Answer, Corpus], dict[str, float | bool | None]]
-
-
-def token_f1(prediction: str | None, gold: str) -> float:
-    """SQuAD's token F1 between a short answer and the gold answer, on ``loose`` tokens."""
-    pred, ref = loose(prediction or "").split(), loose(gold).split()
-    if not pred or not ref:
-        return float(pred == ref)
-    common = sum((collections.Counter(pred) & collections.Counter(ref)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(pred), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
 
 
 def quotes_evidence(item: dict[str, Any], answer: Answer, corpus: Corpus) -> bool:

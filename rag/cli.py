@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag index|ask|remove|status|eval|train``."""
+"""Command line: ``python -m rag index|ask|remove|status|eval|train|train-spans``."""
 
 from __future__ import annotations
 
@@ -81,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--report", type=Path, default=Path("bench/results/heldout.json"), help="where the held-out figures go"
     )
+    sp = sub.add_parser("train-spans", help="fit the short-answer span model on XQuAD-dev and write it")
+    sp.add_argument("--out", type=Path, default=Path("rag/answering/models/spans.json"), help="model file to write")
+    sp.add_argument("--workdir", type=Path, default=Path("bench/cache/train"), help="indexes kept between runs")
+    sp.add_argument("--report", type=Path, default=Path("bench/results/spans.json"), help="held-out figures")
     return p
 
 
@@ -100,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             return _eval(args, settings, argv if argv is not None else sys.argv[1:])
         if args.command == "train":
             return _train(args, settings)
+        if args.command == "train-spans":
+            return _train_spans(args, settings)
         return _status(args, settings)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -214,6 +220,16 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     _need_data(XQUAD_DIR / "questions.jsonl")
     report = train(settings, args.workdir, args.out, XQUAD_DIR, args.report)
     print(tables({"heldout": report, "seconds": 0.0}).rsplit("\n", 1)[0])
+    return 0
+
+
+def _train_spans(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.training.quality import XQUAD_DIR
+    from rag.training.spans import train_spans
+
+    _need_data(XQUAD_DIR / "questions.jsonl")
+    report = train_spans(settings, args.workdir, args.out, XQUAD_DIR, args.report)
+    print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0
 
 

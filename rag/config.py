@@ -85,6 +85,14 @@ class AnswerSettings(BaseModel):
     model: Path | None = Field(
         None, description="Trained answer model (JSON from python -m rag train); unset: the bundled one."
     )
+    spans: bool = Field(
+        False,
+        description="Pick the short answer out of the evidence sentence with the trained span model (a few "
+        "words instead of the whole sentence when no typed rule applies); off: the typed rules only.",
+    )
+    span_model: Path | None = Field(
+        None, description="Trained span model (JSON from python -m rag train-spans); unset: the bundled one."
+    )
 
 
 class LLMSettings(BaseModel):

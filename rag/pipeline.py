@@ -16,6 +16,7 @@ from rag.answering.learned import load as load_model
 from rag.answering.requests import OVERVIEW, points_at_article, read_request
 from rag.answering.retrieve import Retriever
 from rag.answering.scope import resolve as resolve_scope
+from rag.answering.spanmodel import load as load_span_model
 from rag.answering.wording import not_said
 from rag.articles.ingest import is_utf8
 from rag.config import Settings
@@ -82,7 +83,8 @@ class Bot:
         self.encoders = list(encoders) if encoders is not None else make_encoders(self.settings)
         if answer_model is None and self.settings.answer.learned:
             answer_model = answer_model_for(self.settings, self.encoders)
-        self.answerer = Answerer(self.settings.answer, self.encoders[-1], self.encoders[0], answer_model)
+        span_model = load_span_model(self.settings.answer.span_model) if self.settings.answer.spans else None
+        self.answerer = Answerer(self.settings.answer, self.encoders[-1], self.encoders[0], answer_model, span_model)
         self.writer = Writer(self.settings.llm, llm) if llm is not None or self.settings.llm.url else None
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()

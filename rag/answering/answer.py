@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answering import extract, features, notation
+from rag.answering import extract, features, notation, spanmodel, spans
 from rag.answering.evidence import Evidence, Ranker, cosines
 from rag.answering.learned import AnswerModel
 from rag.answering.retrieve import Trace
@@ -53,13 +53,16 @@ class Answerer:
         sentence_encoder: Any,
         primary_encoder: Any | None = None,
         model: AnswerModel | None = None,
+        span_model: spanmodel.SpanModel | None = None,
     ) -> None:
         """The encoders are the evidence ranker's (rag.evidence.Ranker); ``model`` chooses the evidence
-        and decides answerability (without one, hand-set weights and thresholds do)."""
+        and decides answerability (without one, hand-set weights and thresholds do); ``span_model``
+        picks the short answer out of the evidence sentence (without one, the typed rules do)."""
         self.settings = settings
         self.ranker = Ranker(settings, sentence_encoder, primary_encoder)
         self.encoder = self.ranker.encoder
         self.model = model
+        self.span_model = span_model
 
     def examine(
         self,
@@ -206,31 +209,54 @@ class Answerer:
         return False
 
     def _short(self, question: str, qtype: str, ev: Evidence) -> str | None:
-        cands = _new_information(question, ev.typed) if qtype in ("who", "where", "role") else ev.typed
+        today = self.typed_short(question, qtype, ev.text, ev.typed)
+        # The typed rules' span (a number phrase for 'how many X' matched to X, a date, a name after
+        # an office) stays; the span model picks a few words where they give none.
+        if self.span_model is not None and today is None:
+            cands, x = self.span_rows(question, qtype, ev.text, today)
+            chosen = self.span_model.choose(x)
+            if chosen is not None:
+                return cands[chosen[0]].text
+        return today.text if today is not None else None
+
+    def span_rows(
+        self, question: str, qtype: str, sentence: str, today: extract.Span | None
+    ) -> tuple[list[spans.Candidate], np.ndarray]:
+        """The short-answer candidates of ``sentence`` and their ``spanmodel.FEATURES`` rows."""
+        toks, cands = spans.candidates(sentence, qtype, question)
+        if not cands:
+            return [], np.zeros((0, len(spanmodel.FEATURES)))
+        sims = cosines(self.encoder, question, [spanmodel.context(sentence, c) for c in cands])
+        where = (today.start, today.end) if today is not None else None
+        return cands, spanmodel.rows(question, qtype, toks, cands, where, sims)
+
+    def typed_short(self, question: str, qtype: str, sentence: str, typed: list[extract.Span]) -> extract.Span | None:
+        """Today's typed rules: the answer-shaped span of the asked type, if any."""
+        cands = _new_information(question, typed) if qtype in ("who", "where", "role") else typed
         if qtype == "who":  # a name after an office is surely a person; other capitalised pairs may not be
             cands = [c for c in cands if c.kind == "role-name"] or cands
         if not cands:
             return None
         target = extract.count_target(question) if qtype == "count" else None
-        stated = extract.stated_as(ev.text, question, cands) if qtype == "count" and len(cands) > 1 else None
+        stated = extract.stated_as(sentence, question, cands) if qtype == "count" and len(cands) > 1 else None
         if stated is not None:
             best = stated
         elif len(cands) > 1 and target:
             best = cands[int(np.argmax(cosines(self.encoder, target, [extract.counted(c.text) for c in cands])))]
         elif len(cands) > 1:
             # Each candidate with a few words before it: 'Streitmacht von etwa 100.000 Soldaten'.
-            sims = cosines(self.encoder, question, [ev.text[max(0, c.start - 30) : c.end] for c in cands])
-            anchors = _anchor_positions(question, ev.text)
+            sims = cosines(self.encoder, question, [sentence[max(0, c.start - 30) : c.end] for c in cands])
+            anchors = _anchor_positions(question, sentence)
             scores = []
             for c, s in zip(cands, sims, strict=True):
-                near = min((abs(c.start - a) for a in anchors), default=len(ev.text))
+                near = min((abs(c.start - a) for a in anchors), default=len(sentence))
                 scores.append(s - 0.002 * near)
             best = cands[int(np.argmax(scores))]
         else:
             best = cands[0]
         if qtype == "count":
-            best = extract.join_coordinated(ev.text, cands, best)
-        return best.text
+            best = extract.join_coordinated(sentence, cands, best)
+        return best
 
 
 def _type_missing(question: str, qtype: str, ranked: list[Evidence]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -127,6 +128,18 @@ def load_xquad(folder: Path, langs: Sequence[str] = ("en", "de")) -> list[XQuADI
         for lang in langs
         for r in rows
     ]
+
+
+def token_f1(prediction: str | None, gold: str) -> float:
+    """SQuAD's token F1 between a short answer and the gold answer, on ``loose`` tokens."""
+    pred, ref = loose(prediction or "").split(), loose(gold).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = sum((collections.Counter(pred) & collections.Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
 
 
 def covers(source: str, start: int, end: int, gold_source: str, gold_start: int, gold_end: int) -> bool:

@@ -169,9 +169,12 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(scale > 1e-9, scale, 1.0)
 
 
-def fit_sentence(groups: Sequence[tuple[np.ndarray, int]], l2: float = SENTENCE_L2) -> Linear:
+def fit_sentence(
+    groups: Sequence[tuple[np.ndarray, int]], l2: float = SENTENCE_L2, names: tuple[str, ...] = features.SENTENCE
+) -> Linear:
     """Conditional logit: maximise the softmax probability of the gold sentence among each question's
-    candidates (questions whose gold sentence is not among them are left out)."""
+    candidates (questions whose gold sentence is not among them are left out). Also fits the
+    short-answer span model, with its feature ``names``."""
     from scipy.optimize import minimize
 
     groups = [(x, g) for x, g in groups if len(x) > 1]
@@ -191,7 +194,7 @@ def fit_sentence(groups: Sequence[tuple[np.ndarray, int]], l2: float = SENTENCE_
         return total, grad
 
     res = minimize(loss, np.zeros(d), jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    return Linear(features.SENTENCE, mean, scale, res.x, 0.0)
+    return Linear(names, mean, scale, res.x, 0.0)
 
 
 def fit_answerable(x: np.ndarray, y: np.ndarray, c: float = ANSWERABLE_C) -> Linear:
