@@ -251,13 +251,11 @@ class Indexer:
             write_manifest(self.dir, target, file)
 
         for art in plan.restate:  # same text and name; title, date or source told anew
-            entry = {k: v for k, v in target.articles[art.id].items() if k not in META_FIELDS}
-            target.articles[art.id] = {**entry, "title": art.title, **art.meta.to_entry()}
+            target.articles[art.id] = _described(target.articles[art.id], art)
         if plan.restate:
             save()
         for art in plan.rename:
-            entry = {k: v for k, v in target.articles[art.id].items() if k not in META_FIELDS}
-            target.articles[art.id] = {**entry, "source": art.source, "title": art.title, **art.meta.to_entry()}
+            target.articles[art.id] = _described(target.articles[art.id], art)
             for col in cols:
                 got = col.get(where={"article_id": art.id}, include=["metadatas"])
                 if got["ids"]:
@@ -337,6 +335,12 @@ class Indexer:
                 log.warning("restoring the missing chunks of %s", meta["source"])
                 plan.write.append((art, aid))
                 plan.carried.add(aid)
+
+
+def _described(entry: dict[str, Any], art: Article) -> dict[str, Any]:
+    """A manifest entry with the article's source, title and metadata as read now (the text is the same)."""
+    kept = {k: v for k, v in entry.items() if k not in META_FIELDS}
+    return {**kept, "source": art.source, "title": art.title, **art.meta.to_entry()}
 
 
 def reader(index_dir: Path, manifest: Manifest, max_bytes: int) -> Callable[[str], Article | None]:

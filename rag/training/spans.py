@@ -11,7 +11,6 @@ span model) against today's short answers.
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from rag.answering.learned import load as load_answer_model
 from rag.articles.chunking import article_sentences
 from rag.config import Settings
 from rag.training.evaluate import XQuADItem, contains_any, loose, score_xquad, token_f1
-from rag.training.train import FOLDS, Bench, fit_sentence, fold_of, note
+from rag.training.train import FOLDS, Bench, fit_sentence, fold_of, note, write_report
 from rag.types import Answer
 
 SPAN_L2 = 1.0
@@ -148,8 +147,5 @@ def train_spans(settings: Settings, workdir: Path, out: Path, root: Path, report
     }
     spanmodel.SpanModel(full.scorer, full.threshold, info).save(out)
     note(f"wrote {out}")
-    if report_path is not None:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        note(f"wrote {report_path}")
+    write_report(report, report_path)
     return report

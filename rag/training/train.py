@@ -352,8 +352,13 @@ def train(settings: Settings, workdir: Path, out: Path, root: Path, report_path:
     model = AnswerModel(fitted.full.sentence, fitted.full.answerable, fitted.full.threshold, tuple(names), info)
     model.save(out)
     note(f"wrote {out}")
-    if report_path is not None:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        note(f"wrote {report_path}")
+    write_report(report, report_path)
     return report
+
+
+def write_report(report: dict[str, Any], path: Path | None) -> None:
+    """The held-out figures of a training run as JSON (none when ``path`` is None)."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        note(f"wrote {path}")
