@@ -41,14 +41,17 @@ run: index
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
 
-# The Ding German-English dictionary (Debian package trans-de-en, GPL-2+): English questions search
-# the German articles' words through it. Read from the system at run time, not shipped; installed
-# when missing and apt-get can run as root, otherwise the bot runs without it (and says what it lost).
+# The language resources, read from the system at run time, not shipped: the Ding German-English
+# dictionary (Debian package trans-de-en, GPL-2+), through which English questions search and match
+# the German articles' words, and OpenThesaurus (openthesaurus-de-text, LGPL-2.1), through which German
+# questions match synonyms. Installed when missing and apt-get can run as root; otherwise the bot runs
+# without them (and says what it lost).
 DING := /usr/share/trans/de-en
+THESAURUS := /usr/share/openthesaurus-de/openthesaurus.txt
 dictionary:
-	@test -f $(DING) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		apt-get update -qq && apt-get install -y -qq trans-de-en >/dev/null; } || \
-		echo "note: $(DING) not installed (apt-get install trans-de-en as root); English questions search German articles less well"
+	@test -f $(DING) -a -f $(THESAURUS) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && apt-get install -y -qq trans-de-en openthesaurus-de-text >/dev/null; } || \
+		echo "note: $(DING) or $(THESAURUS) not installed (apt-get install trans-de-en openthesaurus-de-text as root); questions match German articles' words less well"
 
 test: install-dev browser dictionary
 	$(BIN)/python -m pytest -q

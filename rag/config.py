@@ -182,8 +182,8 @@ class Settings(BaseSettings):
     hf_offline: bool = Field(True, description="Never contact the Hugging Face hub.")
     cache_dir: Path | None = Field(
         None,
-        description="Folder for model weights unpacked on first use and the table derived from the "
-        "dictionary, for faster starts (unset: $XDG_CACHE_HOME/news-qa or ~/.cache/news-qa).",
+        description="Folder for model weights unpacked on first use and the tables derived from the "
+        "dictionary and thesaurus, for faster starts (unset: $XDG_CACHE_HOME/news-qa or ~/.cache/news-qa).",
     )
     dictionary: Path | None = Field(
         Path("/usr/share/trans/de-en"),
@@ -191,12 +191,18 @@ class Settings(BaseSettings):
         "questions search the words of German articles; missing: they search their own words (with a "
         "warning); empty turns it off.",
     )
+    thesaurus: Path | None = Field(
+        Path("/usr/share/openthesaurus-de/openthesaurus.txt"),
+        description="The OpenThesaurus German synonyms (Debian package openthesaurus-de-text), by which German "
+        "questions match sentences that say a word another way; missing: their own words only (with a "
+        "warning); empty turns it off.",
+    )
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
-    @field_validator("dictionary", mode="before")
+    @field_validator("dictionary", "thesaurus", mode="before")
     @classmethod
     def _blank_path_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

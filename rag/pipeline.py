@@ -24,6 +24,7 @@ from rag.embeddings import USEEmbeddings, load_embeddings
 from rag.errors import InputError
 from rag.index.indexer import IndexReport, Progress
 from rag.index.update import index_paths
+from rag.language import dictionary
 from rag.types import Answer, Reply, Scope
 from rag.writing.generate import Writer
 
@@ -84,10 +85,17 @@ class Bot:
         if answer_model is None and self.settings.answer.learned:
             answer_model = answer_model_for(self.settings, self.encoders)
         span_model = load_span_model(self.settings.answer.span_model) if self.settings.answer.spans else None
-        self.answerer = Answerer(self.settings.answer, self.encoders[-1], self.encoders[0], answer_model, span_model)
+        self.answerer = Answerer(
+            self.settings.answer, self.encoders[-1], self.encoders[0], answer_model, span_model, self._gloss
+        )
         self.writer = Writer(self.settings.llm, llm) if llm is not None or self.settings.llm.url else None
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
+
+    def _gloss(self, word: str) -> str | None:
+        """An English gloss of a German word from the dictionary, for English askers' short answers."""
+        found = dictionary.load(self.settings.dictionary, self.settings.model_cache())
+        return found.gloss(word) if found is not None else None
 
     @property
     def retriever(self) -> Retriever:
@@ -160,10 +168,11 @@ class Bot:
         k: int | None,
         allowed: frozenset[str] | None = None,
     ) -> Reply:
-        passages, trace = retriever.search(plan.searched, k, allowed)
+        read = retriever.read(question, plan.searched)
+        passages, trace = retriever.search(read, k, allowed)
         if not passages:
             return Reply.done(Answer(question, not_said(question), None, True, [], [], plan.searched))
-        answer = self.answerer.answer(question, passages, retriever.articles, trace, plan.searched)
+        answer = self.answerer.answer(read, passages, retriever.articles, trace)
         if self.writer is None:
             return Reply.done(answer)
         return self.writer.reply(answer, retriever.articles, [plan.anchor] if plan.anchor else (), plan.whole)

@@ -1,8 +1,8 @@
-"""The data objects that carry the pipeline: article -> chunk -> passage -> citation -> answer."""
+"""The data objects that carry the pipeline: article -> chunk -> passage; question -> citation -> answer."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -103,6 +103,34 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A question as read once, before anything is searched: what it asks for and the words it
+    matches by. Retrieval, evidence ranking, answerability and the short answer read this, not the string."""
+
+    asked: str  # as the person asked it
+    searched: str  # what is searched for it (a follow-up carries the question it continues)
+    lang: str  # "de" or "en"
+    asks: str  # the answer type: "count", "when", "role", "who", "where" or "other"
+    target: str | None = None  # what a 'how many' question counts ('Soldaten')
+    asks_date: bool = False  # 'On what date ...': a calendar date, not a period, answers it
+    names: tuple[str, ...] = ()  # capitalised words likely to be names ('Schoigu', 'NATO')
+    words: frozenset[str] = frozenset()  # its word stems, in either language's stemming
+    numbers: frozenset[str] = frozenset()  # numbers and roman numerals as written
+    pairs: frozenset[tuple[str, str]] = frozenset()  # adjacent word stems
+    german: Mapping[str, float] = field(default_factory=dict)  # its German search terms, with a weight
+    # Per word stem, other stems a sentence may say it by: the dictionary's German renderings of an
+    # English word, the thesaurus's synonyms of a German one.
+    alternatives: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """What the answer step reads: the searched text when it continues the question as asked."""
+        if self.searched and self.searched != self.asked and self.searched.endswith(self.asked):
+            return self.searched
+        return self.asked
+
+
+@dataclass(frozen=True)
 class Scope:
     """Which articles a question may be answered from: one article, a date range, or all."""
 
@@ -142,6 +170,9 @@ class Answer:
     notice: str | None = None  # what the reader should know about how this answer came about
     parts: list[Part] = field(default_factory=list)  # a question asking several things, part by part
     kind: str = "fact"  # "fact", or a news-desk request: "overview", "collection", "latest", "metadata"
+    # False when the evidence names nothing of the kind asked for (a name, a date, ...): the short
+    # answer is then the evidence sentence itself, and the answer says so.
+    short_found: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON shape of ``rag ask --json`` (``notice`` and ``parts`` only when there are any)."""
@@ -164,6 +195,7 @@ class Answer:
             "backend": self.backend,
             "searched": self.searched,
             "kind": self.kind,
+            "short_found": self.short_found,
         }
         if self.notice:
             out["notice"] = self.notice

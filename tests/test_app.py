@@ -136,8 +136,9 @@ def test_a_question_that_asks_two_things_gets_both_answers_with_their_quotes(app
     ask(app, "How many soldiers is the US sending to Germany, and how many Ukrainian soldiers died in 2021?")
     reply = app.chat_message[1]
     answer = visible(reply.markdown[0].value)
-    assert "How many soldiers is the US sending to Germany? 400 Soldaten [1]" in answer
-    assert "How many Ukrainian soldiers died in 2021? 29 ukrainische Soldaten [2]" in answer
+    # the German nouns of an English asker's short answers glossed in English
+    assert "How many soldiers is the US sending to Germany? 400 Soldaten (soldiers) [1]" in answer
+    assert "How many Ukrainian soldiers died in 2021? 29 ukrainische Soldaten (soldiers) [2]" in answer
     cited = [visible(m.value) for m in reply.markdown if "rag-cite" in m.value]
     assert [c[:3] for c in cited] == ["[1]", "[2]"]
     quotes = marked(app)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +17,10 @@ from rag.answering import extract, features, notation, spanmodel, spans
 from rag.answering.evidence import Evidence, Ranker, cosines
 from rag.answering.learned import AnswerModel
 from rag.answering.retrieve import Trace
-from rag.answering.wording import not_said, quote
+from rag.answering.wording import no_short_answer, not_said, quote
 from rag.config import AnswerSettings
 from rag.language.lexical import detect_language, tokens
-from rag.types import Answer, Article, Citation, Passage
+from rag.types import Answer, Article, Citation, Passage, Question
 
 log = logging.getLogger(__name__)
 
@@ -54,32 +54,28 @@ class Answerer:
         primary_encoder: Any | None = None,
         model: AnswerModel | None = None,
         span_model: spanmodel.SpanModel | None = None,
+        gloss: Callable[[str], str | None] | None = None,
     ) -> None:
         """The encoders are the evidence ranker's (rag.evidence.Ranker); ``model`` chooses the evidence
         and decides answerability (without one, hand-set weights and thresholds do); ``span_model``
-        picks the short answer out of the evidence sentence (without one, the typed rules do)."""
+        picks the short answer out of the evidence sentence (without one, the typed rules do); ``gloss``
+        gives an English gloss of a German word, shown after the nouns of an English asker's short answer."""
         self.settings = settings
         self.ranker = Ranker(settings, sentence_encoder, primary_encoder)
         self.encoder = self.ranker.encoder
         self.model = model
         self.span_model = span_model
+        self.gloss = gloss
 
     def examine(
-        self,
-        question: str,
-        passages: Sequence[Passage],
-        articles: Mapping[str, Article],
-        trace: Trace,
-        qtype: str | None = None,
+        self, question: Question, passages: Sequence[Passage], articles: Mapping[str, Article], trace: Trace
     ) -> Examination:
-        """Rank the candidate sentences and decide whether they answer the question (``qtype``:
-        the answer type asked for, read from the question when not given)."""
-        qtype = qtype or extract.question_type(question)
-        ranked = self.ranker.rank(question, passages, articles, trace, qtype)
+        """Rank the candidate sentences and decide whether they answer the question."""
+        ranked = self.ranker.rank(question, passages, articles, trace)
         if not ranked:
             return Examination(ranked, abstain=True)
         if self.model is None:
-            return Examination(ranked, abstain=self._abstain(question, trace.confidence, ranked, qtype, trace))
+            return Examination(ranked, abstain=self._abstain(question, trace.confidence, ranked, trace))
         scores = self.model.sentence_scores(np.array([e.row for e in ranked]))
         ranked = [dataclasses.replace(e, score=float(s)) for e, s in zip(ranked, scores, strict=True)]
         ranked.sort(key=lambda e: -e.score)
@@ -88,7 +84,6 @@ class Answerer:
         margin = top.score - ranked[1].score if len(ranked) > 1 else 5.0
         vector = features.answerable_vector(
             question,
-            qtype,
             top.signals,
             top.score,
             margin,
@@ -101,34 +96,25 @@ class Answerer:
             trace.hits[0].lexical if trace.hits else 0.0,
         )
         prob = self.model.answerable_probability(vector)
-        return Examination(ranked, vector, prob, prob < self.model.threshold or _type_missing(question, qtype, ranked))
+        return Examination(ranked, vector, prob, prob < self.model.threshold or _type_missing(question, ranked))
 
     def answer(
-        self,
-        question: str,
-        passages: Sequence[Passage],
-        articles: Mapping[str, Article],
-        trace: Trace,
-        searched: str = "",
+        self, question: Question, passages: Sequence[Passage], articles: Mapping[str, Article], trace: Trace
     ) -> Answer:
         # A follow-up ('And vehicles?') is understood as the text searched for it, which carries the
-        # earlier question it continues; the answer still speaks to the question as asked.
-        shown = question
-        qtype = extract.question_type(question)
-        if searched and searched != question and searched.endswith(question):
-            question = searched
-            qtype = qtype if qtype != "other" else extract.question_type(searched)
-        exam = self.examine(question, passages, articles, trace, qtype)
+        # earlier question it continues (``question.text``); the answer speaks to the question as asked.
+        shown, searched = question.asked, question.searched
+        exam = self.examine(question, passages, articles, trace)
         ranked = exam.ranked
         if exam.abstain:
             return Answer(shown, not_said(shown), None, True, [], list(passages), searched)
         margin = 0.6
         if self.model is None:
-            ranked = self._prefer_counted_target(question, qtype, ranked, TARGET_MARGIN)
+            ranked = self._prefer_counted_target(question, ranked, TARGET_MARGIN)
         else:
             # When both are quoted anyway, the one counting what the question asks about leads.
             margin = SECOND_CITATION_MARGIN
-            ranked = self._prefer_counted_target(question, qtype, ranked, margin)
+            ranked = self._prefer_counted_target(question, ranked, margin)
         chosen = [ranked[0]]
         for ev in ranked[1:]:
             if len(chosen) >= self.settings.max_citations:
@@ -151,26 +137,32 @@ class Answerer:
                     art.meta.dated(),
                 )
             )
-        short = self._short(question, qtype, chosen[0]) or chosen[0].text
-        target = extract.count_target(question) if qtype == "count" else None
+        span = self._short(question, chosen[0])
+        short = span or chosen[0].text
+        target = question.target
         if target and short != chosen[0].text and extract.conflicting_origin(target, short):
             # 'How many Russian soldiers ...?' is not answered by '29 ukrainische Soldaten'.
             return Answer(shown, not_said(shown), None, True, [], list(passages), searched)
         lines = []
+        missing = no_short_answer(shown, question.asks) if span is None else None
+        if missing:
+            lines.append(missing)
         if short != chosen[0].text:
             # an English asker reads the numbers and dates in English notation; quotes stay verbatim
             english = detect_language(shown) == "en" and articles[chosen[0].article_id].lang == "de"
             shown_short = notation.english(short) if english else short
+            if english and self.gloss is not None:
+                shown_short = notation.glossed(shown_short, self.gloss)
             lines.append(f"{shown_short} [1]")
         lines += [f"„{c.quote}“ [{c.n}]" for c in citations]
-        return Answer(shown, "\n\n".join(lines), short, False, citations, list(passages), searched)
+        return Answer(
+            shown, "\n\n".join(lines), short, False, citations, list(passages), searched, short_found=span is not None
+        )
 
-    def _prefer_counted_target(
-        self, question: str, qtype: str, ranked: list[Evidence], margin: float
-    ) -> list[Evidence]:
+    def _prefer_counted_target(self, question: Question, ranked: list[Evidence], margin: float) -> list[Evidence]:
         """For 'how many X': between the two best sentences, lead with the one whose counted phrase
         is most like X, when their evidence scores are within ``margin``."""
-        target = extract.count_target(question) if qtype == "count" else None
+        target = question.target
         top = [e for e in ranked[:2] if e.typed]
         if not target or len(top) < 2 or top[0].score - top[1].score > margin:
             return ranked
@@ -186,14 +178,14 @@ class Answerer:
         return ranked
 
     def _abstain(
-        self, question: str, confidence: float, ranked: list[Evidence], qtype: str, trace: Trace | None = None
+        self, question: Question, confidence: float, ranked: list[Evidence], trace: Trace | None = None
     ) -> bool:
         """Say the articles don't say when the evidence is weak overall, when a 'how many'
         question counts something no number in the evidence counts, or when a question for a date
         finds no date."""
         if confidence + 0.5 * ranked[0].sim < self.settings.min_confidence:
             return True
-        target = extract.count_target(question) if qtype == "count" else None
+        target = question.target
         if target:
             units = [c.text for e in ranked[:2] for c in e.typed]
             if not units:
@@ -203,49 +195,50 @@ class Answerer:
                 need = max(need, UNSEEN_TARGET_MATCH)
             if float(cosines(self.encoder, target, units).max()) < need:
                 return True
-        if qtype == "when" and extract.asks_for_date(question):
+        if question.asks_date:
             # 'On what date ...?' is not answered by 'in den kommenden Monaten'.
             return not any(extract.is_calendar_date(c.text) for e in ranked[:2] for c in e.typed)
         return False
 
-    def _short(self, question: str, qtype: str, ev: Evidence) -> str | None:
-        today = self.typed_short(question, qtype, ev.text, ev.typed)
+    def _short(self, question: Question, ev: Evidence) -> str | None:
+        today = self.typed_short(question, ev.text, ev.typed)
         # The typed rules' span (a number phrase for 'how many X' matched to X, a date, a name after
         # an office) stays; the span model picks a few words where they give none.
         if self.span_model is not None and today is None:
-            cands, x = self.span_rows(question, qtype, ev.text, today)
+            cands, x = self.span_rows(question, ev.text, today)
             chosen = self.span_model.choose(x)
             if chosen is not None:
                 return cands[chosen[0]].text
         return today.text if today is not None else None
 
     def span_rows(
-        self, question: str, qtype: str, sentence: str, today: extract.Span | None
+        self, question: Question, sentence: str, today: extract.Span | None
     ) -> tuple[list[spans.Candidate], np.ndarray]:
         """The short-answer candidates of ``sentence`` and their ``spanmodel.FEATURES`` rows."""
-        toks, cands = spans.candidates(sentence, qtype, question)
+        toks, cands = spans.candidates(sentence, question.asks, question.text)
         if not cands:
             return [], np.zeros((0, len(spanmodel.FEATURES)))
-        sims = cosines(self.encoder, question, [spanmodel.context(sentence, c) for c in cands])
+        sims = cosines(self.encoder, question.text, [spanmodel.context(sentence, c) for c in cands])
         where = (today.start, today.end) if today is not None else None
-        return cands, spanmodel.rows(question, qtype, toks, cands, where, sims)
+        return cands, spanmodel.rows(question.text, question.asks, toks, cands, where, sims)
 
-    def typed_short(self, question: str, qtype: str, sentence: str, typed: list[extract.Span]) -> extract.Span | None:
+    def typed_short(self, question: Question, sentence: str, typed: list[extract.Span]) -> extract.Span | None:
         """Today's typed rules: the answer-shaped span of the asked type, if any."""
-        cands = _new_information(question, typed) if qtype in ("who", "where", "role") else typed
+        qtype = question.asks
+        cands = _new_information(question.text, typed) if qtype in ("who", "where", "role") else typed
         if qtype == "who":  # a name after an office is surely a person; other capitalised pairs may not be
             cands = [c for c in cands if c.kind == "role-name"] or cands
         if not cands:
             return None
-        target = extract.count_target(question) if qtype == "count" else None
-        stated = extract.stated_as(sentence, question, cands) if qtype == "count" and len(cands) > 1 else None
+        target = question.target
+        stated = extract.stated_as(sentence, question.text, cands) if qtype == "count" and len(cands) > 1 else None
         if stated is not None:
             best = stated
         elif len(cands) > 1 and target:
             best = cands[int(np.argmax(cosines(self.encoder, target, [extract.counted(c.text) for c in cands])))]
         elif len(cands) > 1:
             # Each candidate with a few words before it: 'Streitmacht von etwa 100.000 Soldaten'.
-            sims = cosines(self.encoder, question, [sentence[max(0, c.start - 30) : c.end] for c in cands])
+            sims = cosines(self.encoder, question.text, [sentence[max(0, c.start - 30) : c.end] for c in cands])
             anchors = _anchor_positions(question, sentence)
             scores = []
             for c, s in zip(cands, sims, strict=True):
@@ -259,13 +252,13 @@ class Answerer:
         return best
 
 
-def _type_missing(question: str, qtype: str, ranked: list[Evidence]) -> bool:
+def _type_missing(question: Question, ranked: list[Evidence]) -> bool:
     """The question asks for a number or a date and the two best sentences give none: 'How many X'
     with no number phrase, 'On what date ...' with no calendar date ('in den kommenden Monaten')."""
     spans = [c for e in ranked[:2] for c in e.typed]
-    if qtype == "count" and extract.count_target(question):
+    if question.target:
         return not spans
-    if qtype == "when" and extract.asks_for_date(question):
+    if question.asks_date:
         return not any(extract.is_calendar_date(c.text) for c in spans)
     return False
 
@@ -288,9 +281,9 @@ def _new_information(question: str, spans: list[extract.Span]) -> list[extract.S
     return out
 
 
-def _anchor_positions(question: str, sentence: str) -> list[int]:
+def _anchor_positions(question: Question, sentence: str) -> list[int]:
     """Where words of the question (stems, folded) occur in the sentence."""
-    qtok = set(tokens(question, "de")) | set(tokens(question, "en"))
+    qtok = question.words
     out = []
     for m in re.finditer(r"\w+", sentence):
         toks = set(tokens(m.group(0), "de")) | set(tokens(m.group(0), "en"))

@@ -18,7 +18,7 @@ from rag.answering.retrieve import READ_PASSAGES, Trace, zscore
 from rag.articles.chunking import article_sentences
 from rag.config import AnswerSettings
 from rag.language.lexical import tokens
-from rag.types import Article, Passage
+from rag.types import Article, Passage, Question
 
 TYPED_BONUS = 1.0
 
@@ -52,17 +52,15 @@ class Ranker:
 
     def rank(
         self,
-        question: str,
+        question: Question,
         passages: Sequence[Passage],
         articles: Mapping[str, Article],
         trace: Trace | None = None,
-        qtype: str | None = None,
     ) -> list[Evidence]:
         """Sentences of the top passages, best first: retrieval score of the chunk holding the
         sentence, the sentence's own similarity to the question, shared words, and whether it
         holds an answer of the asked type."""
-        qtype = qtype or extract.question_type(question)
-        qtok = set(tokens(question, "de")) | set(tokens(question, "en"))
+        qtype, qtext, qtok, alts = question.asks, question.text, question.words, question.alternatives
         weight = _term_weights(qtok, trace.idf if trace else None)
         spans: list[tuple[Passage, int, int, int]] = []
         seen: set[tuple[str, int]] = set()
@@ -75,9 +73,9 @@ class Ranker:
         if not spans:
             return []
         texts = [articles[p.article_id].text[a:b] for p, a, b, _ in spans]
-        sims = cosines(self.encoder, question, texts)
+        sims = cosines(self.encoder, qtext, texts)
         rank_sims = zscore(sims)
-        primary = self._primary_sims(question, spans, texts, trace)
+        primary = self._primary_sims(qtext, spans, texts, trace)
         if primary is not None and self.settings.primary_weight > 0:
             rank_sims = rank_sims + self.settings.primary_weight * zscore(primary)
         # Per sentence, the best score of a chunk holding it: the primary encoder's similarity
@@ -95,14 +93,16 @@ class Ranker:
         )
         base = self.settings.sentence_weight * zscore(rank_sims) + self.settings.chunk_weight * zscore(chunk_scores)
         prim = primary if primary is not None else sims
-        typed_all = [extract.candidates(t, qtype, question) if qtype != "other" else [] for t in texts]
-        count = self._count_match(question, qtype, typed_all)
+        typed_all = [extract.candidates(t, qtype, qtext) if qtype != "other" else [] for t in texts]
+        count = self._count_match(question.target, typed_all)
         signals = []
         rare = max(weight, key=lambda t: weight[t]) if weight else None
-        qpairs, qnumbers = features.word_pairs(question), features.numbers_of(question)
+        qpairs, qnumbers = set(question.pairs), set(question.numbers)
         for k, ((p, _, _, rank), text, sim) in enumerate(zip(spans, texts, sims, strict=True)):
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
-            lex = sum(weight[t] for t in qtok & stoks) / max(1e-9, sum(weight.values()))
+            total = max(1e-9, sum(weight.values()))
+            lex = sum(weight[t] for t in qtok & stoks) / total
+            lex_alt = sum(weight[t] for t in qtok if t in stoks or not stoks.isdisjoint(alts.get(t, ()))) / total
             prev = k - 1 if k > 0 and spans[k - 1][0] is p else -1
             nxt = k + 1 if k + 1 < len(spans) and spans[k + 1][0] is p else -1
             rarest = float(bool(rare and rare in stoks))
@@ -121,9 +121,10 @@ class Ranker:
                     features.pair_overlap(qpairs, text),
                     features.numbers_found(qnumbers, text),
                     rarest,
+                    lex_alt,
                 )  # fmt: skip
             )
-        rows = features.sentence_matrix(question, qtype, signals)
+        rows = features.sentence_matrix(question, signals)
         out = []
         for (p, a, b, rank), text, sim, z, sig, typed, row in zip(
             spans, texts, sims, base, signals, typed_all, rows, strict=True
@@ -134,9 +135,9 @@ class Ranker:
             )
         return sorted(out, key=lambda e: -e.score)
 
-    def _count_match(self, question: str, qtype: str, typed: list[list[extract.Span]]) -> list[float]:
-        """For 'how many X': per sentence, the best similarity of X to a phrase it counts (0 when none)."""
-        target = extract.count_target(question) if qtype == "count" else None
+    def _count_match(self, target: str | None, typed: list[list[extract.Span]]) -> list[float]:
+        """For 'how many X' (``target``: X): per sentence, the best similarity of X to a phrase it
+        counts (0 when none)."""
         out = [0.0] * len(typed)
         phrases = [(k, extract.counted(c.text)) for k, spans in enumerate(typed) for c in spans]
         if not target or not phrases:

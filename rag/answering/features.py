@@ -14,9 +14,9 @@ import numpy as np
 
 from rag.answering import extract
 from rag.language.lexical import tokens
-from rag.types import Article, Passage
+from rag.types import Article, Passage, Question
 
-VERSION = 1
+VERSION = 2
 QTYPES = ("count", "when", "role", "who", "where")
 
 SENTENCE = (
@@ -38,6 +38,9 @@ SENTENCE = (
     "bigrams",  # share of the question's adjacent word pairs found adjacent in the sentence
     "numbers",  # share of the question's numbers (and roman numerals) found in the sentence
     "overlap_rarest",  # the sentence holds the question's rarest word
+    # idf-weighted share of the question's words the sentence holds as they are or as one of their
+    # alternatives: an English word's German renderings, a German word's synonyms
+    "overlap_alt",
 )
 
 ANSWERABLE = (
@@ -61,6 +64,7 @@ ANSWERABLE = (
     "count_match_top",
     "date_missing",  # the question asks for a date and the chosen sentence has none
     "log_bm25",
+    "top_overlap_alt",
 )
 
 _NAME = re.compile(r"(?<![\w-])([A-ZÄÖÜ][\w-]{2,}|[A-Z]{2,})")
@@ -112,6 +116,7 @@ class Candidate:
     bigrams: float = 0.0
     numbers: float = 0.0
     rarest: float = 0.0
+    overlap_alt: float = 0.0
 
 
 def zs(x: np.ndarray) -> np.ndarray:
@@ -119,14 +124,14 @@ def zs(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
-def sentence_matrix(question: str, qtype: str, cands: Sequence[Candidate]) -> np.ndarray:
+def sentence_matrix(question: Question, cands: Sequence[Candidate]) -> np.ndarray:
     """One row of ``SENTENCE`` features per candidate."""
     n = len(cands)
     use = np.array([c.use for c in cands], dtype=np.float64)
     prim = np.array([c.primary for c in cands], dtype=np.float64)
     use_z, prim_z = zs(use), zs(prim)
     chunk_z = zs(np.array([c.chunk for c in cands], dtype=np.float64))
-    names = question_names(question)
+    names, qtype = question.names, question.asks
     out = np.zeros((n, len(SENTENCE)))
     best_p, best_u = int(np.argmax(prim)), int(np.argmax(use))
     for i, c in enumerate(cands):
@@ -150,13 +155,13 @@ def sentence_matrix(question: str, qtype: str, cands: Sequence[Candidate]) -> np
             c.bigrams,
             c.numbers,
             c.rarest,
+            c.overlap_alt,
         ]
     return out
 
 
 def answerable_vector(
-    question: str,
-    qtype: str,
+    question: Question,
     top: Candidate,
     top_score: float,
     margin: float,
@@ -169,9 +174,9 @@ def answerable_vector(
     bm25: float,
 ) -> np.ndarray:
     """The ``ANSWERABLE`` features of one question and its chosen sentence."""
-    names = question_names(question)
+    names, qtype = question.names, question.asks
     read = " ".join(articles[p.article_id].text[p.start : p.end] for p in passages[:3])
-    date_missing = qtype == "when" and extract.asks_for_date(question) and not extract.is_calendar_date(top.text)
+    date_missing = question.asks_date and not extract.is_calendar_date(top.text)
     in_read, in_top = names_found(names, read), names_found(names, top.text)
     return np.array(
         [
@@ -182,7 +187,7 @@ def answerable_vector(
             margin,
             top.overlap,
             float(same_lang),
-            known_terms(question, idf, corpus_lang) if same_lang else 1.0,
+            known_terms(question.text, idf, corpus_lang) if same_lang else 1.0,
             float(bool(names)),
             0.0 if same_lang else in_read,
             0.0 if same_lang else in_top,
@@ -193,6 +198,7 @@ def answerable_vector(
             top.count_match if qtype == "count" else 1.0,
             float(date_missing),
             math.log1p(max(bm25, 0.0)),
+            top.overlap_alt,
         ]
     )
 

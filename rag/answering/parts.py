@@ -66,6 +66,7 @@ def merge(question: str, parts: Sequence[str], answers: Sequence[Answer]) -> Ans
         "llm" if any(a.backend == "llm" for a in answers) else "extractive",
         " ".join(notices) or None,
         summary,
+        short_found=all(a.short_found for a in answers if not a.abstained),
     )
 
 

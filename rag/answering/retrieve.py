@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.answering import question
 from rag.articles.chunking import text_hash, widen
 from rag.config import Settings
 from rag.errors import IndexUnavailable, disk_error
@@ -23,9 +24,9 @@ from rag.index import health, lexicon, store
 from rag.index.folder import Shelf
 from rag.index.manifest import MANIFEST, Manifest, read_manifest
 from rag.index.store import fingerprint
-from rag.language import dictionary
+from rag.language import dictionary, thesaurus
 from rag.language.lexical import LexicalIndex, detect_language
-from rag.types import Chunk, Passage
+from rag.types import Chunk, Passage, Question
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class Retriever:
         self.corpus_lang = lexicon.corpus_lang(manifest.articles.values())
         if self.corpus_lang == "de":  # read while the rest loads, for the first English question
             dictionary.preload(self.settings.dictionary, self.settings.model_cache())
+            thesaurus.preload(self.settings.thesaurus, self.settings.model_cache())
         max_chars = self.settings.chunk.max_chars
         shape = lexicon.shape_of(max_chars, self.corpus_lang, self.encoders[0].name)
         stored = lexicon.load(self.settings.index_dir, shape)
@@ -184,10 +186,24 @@ class Retriever:
             )
 
     # -- searching -----------------------------------------------------------------------
+    def read(self, asked: str, searched: str | None = None) -> Question:
+        """``asked`` read once (``searched``: what is searched for it), with the German renderings
+        of an English question's words when the articles are German and the dictionary is there."""
+        found, synonyms = None, None
+        lang = detect_language(searched or asked)
+        if self.corpus_lang == "de" and lang == "en":
+            found = dictionary.load(self.settings.dictionary, self.settings.model_cache())
+        elif self.corpus_lang == "de":
+            synonyms = thesaurus.load(self.settings.thesaurus, self.settings.model_cache())
+        return question.read(asked, searched, self.corpus_lang, found, synonyms)
+
     def search(
-        self, query: str, k: int | None = None, allowed: frozenset[str] | None = None
+        self, query: str | Question, k: int | None = None, allowed: frozenset[str] | None = None
     ) -> tuple[list[Passage], Trace]:
-        """The best passages for ``query``; with ``allowed``, from those articles only (a scope)."""
+        """The best passages for ``query`` (a text is read first); with ``allowed``, from those
+        articles only (a scope)."""
+        if isinstance(query, str):
+            query = self.read(query)
         try:
             return self._search(query, k, allowed)
         except Exception as exc:  # the vector store failing for want of disk space or access: one line
@@ -196,10 +212,12 @@ class Retriever:
                 raise
             raise failed from exc
 
-    def _search(self, query: str, k: int | None, allowed: frozenset[str] | None = None) -> tuple[list[Passage], Trace]:
+    def _search(
+        self, asked: Question, k: int | None, allowed: frozenset[str] | None = None
+    ) -> tuple[list[Passage], Trace]:
         k = k or self.settings.retrieve.k
         cfg = self.settings.retrieve
-        qlang = detect_language(query)
+        query, qlang = asked.searched, asked.lang
         same = qlang == self.corpus_lang
         lex_w = cfg.lexical_weight_same_lang if same else cfg.lexical_weight_cross_lang
         scoped = None if allowed is None else [r for aid in sorted(allowed) for r in self.chunks.rows_of(aid)]
@@ -213,7 +231,7 @@ class Retriever:
         else:
             where = None if allowed is None else {"article_id": {"$in": sorted(allowed)}}
             dense = [self._dense_scores(vs, vec, n, where) for vs, vec in zip(self.stores, qvecs, strict=True)]
-        lex_all = self._lexical_scores(query, qlang)
+        lex_all = self.lexical.term_scores(asked.german) if asked.german else self.lexical.scores(query)
         if scoped is not None:
             inside = np.zeros(len(lex_all), dtype=bool)
             inside[scoped] = True
@@ -243,14 +261,6 @@ class Retriever:
         return passages, Trace(
             query, qlang, lex_w, hits, inside, self.lexical.idf, qvecs[0], self.sentence_vectors, self.corpus_lang
         )
-
-    def _lexical_scores(self, query: str, qlang: str) -> np.ndarray:
-        """BM25 of every chunk: an English question over German articles by its German renderings."""
-        if qlang == "en" and self.corpus_lang == "de":
-            found = dictionary.load(self.settings.dictionary, self.settings.model_cache())
-            if found is not None:
-                return self.lexical.term_scores(dictionary.german_terms(query, found))
-        return self.lexical.scores(query)
 
     def _inside(self, passages: list[Passage], known: dict[int, float], vec: list[float]) -> list[tuple[Chunk, float]]:
         """Primary-encoder scores of all chunks overlapping the passages an answer reads."""

@@ -18,3 +18,23 @@ def not_said(question: str) -> str:
     if detect_language(question) == "de":
         return f"Die indexierten Artikel sagen dazu nichts: keine Stelle beantwortet „{question.strip()}“."
     return f'The indexed articles don\'t say: no passage answers "{question.strip()}".'
+
+
+_KIND = {  # what a typed question asks for: (English, German)
+    "count": ("number", "keine Zahl"),
+    "when": ("date", "kein Datum"),
+    "who": ("name", "keinen Namen"),
+    "where": ("place", "keinen Ort"),
+    "role": ("office or role", "kein Amt und keine Rolle"),
+}
+
+
+def no_short_answer(question: str, asks: str) -> str | None:
+    """The line that leads an answer whose evidence names nothing of the asked kind: the passage
+    is shown, not passed off as the short answer (None for a question that asks for no kind)."""
+    if asks not in _KIND:
+        return None
+    english, german = _KIND[asks]
+    if detect_language(question) == "de":
+        return f"Die Artikel nennen dazu {german} direkt; die Stelle, die der Frage am nächsten kommt:"
+    return f"The articles name no {english} for this directly; the passage closest to the question:"

@@ -21,21 +21,24 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.language.lexical import _QUESTION_WORDS, _STOP, LEXICAL_VERSION, tokens, words
+from rag.language.resources import Once, derived
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path("/usr/share/trans/de-en")
 RENDERINGS = 3  # German renderings kept per English word, the most frequent first
-TABLE_VERSION = "d2"  # bump when the derived table changes shape or content
-_NOTES = re.compile(r"\{[^}|]*\}|\[[^\]|]*\]|\([^)|]*\)|<[^>|]*>|(?<!\S)/[^/\s]+/(?!\S)")
+GLOSS = "~"  # marks a gloss line of the derived table
+TABLE_VERSION = "d4"  # bump when the derived table changes shape or content
+# notes: {f}, [pol.], (ugs.), <...>, and abbreviations after a word: '/Ztg./', '/Gov.; Govt./'
+_NOTES = re.compile(r"\{[^}|]*\}|\[[^\]|]*\]|\([^)|]*\)|<[^>|]*>|(?<!\S)/[^/|]+/(?=[\s;]|$)")
 _SPACE = re.compile(r"\s+")
+_ENGLISH_WORD = re.compile(r"[a-z]+")
 # English endings tried off a word the dictionary lacks, with what replaces them ('armies' -> 'army').
 _ENDINGS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"))
 _LOOKUP_SKIP = _STOP["en"] | _QUESTION_WORDS["en"]
@@ -46,22 +49,53 @@ WITHOUT_COST = (
 )
 
 
-def entry_pairs(line: str) -> list[tuple[tuple[str, ...], str, float]]:
-    """The (English content words, German synonym, share) triples of one dictionary line: sub-entries
-    paired in order across ``::``, every English synonym of a sub-entry with every German one (share:
-    1 / the sub-entry's German synonyms), notes removed. English stop words and pronouns are not
-    content ('to die', 'he/she dies' -> ('die',), ('dies',))."""
+def sub_entries(line: str) -> list[tuple[list[str], list[str]]]:
+    """The (German synonyms, English synonyms) of each sub-entry of one dictionary line, paired in
+    order across ``::``, notes removed."""
     if line.startswith("#") or " :: " not in line:
         return []
     german, english = (_NOTES.sub(" ", side) for side in line.split(" :: ", 1))  # '{died; died}' holds a ';'
     de_subs, en_subs = german.split(" | "), english.split(" | ")
     if len(de_subs) != len(en_subs):  # not aligned (none in the 2023 file): the headwords only
         de_subs, en_subs = de_subs[:1], en_subs[:1]
+    return [
+        (
+            [s for s in (_SPACE.sub(" ", x).strip() for x in de.split(";")) if s],
+            [_SPACE.sub(" ", x).strip() for x in en.split(";")],
+        )
+        for de, en in zip(de_subs, en_subs, strict=True)
+    ]
+
+
+def entry_pairs(line: str) -> list[tuple[tuple[str, ...], str, float]]:
+    """The (English content words, German synonym, share) triples of one dictionary line: every
+    English synonym of a sub-entry with every German one (share: 1 / the sub-entry's German
+    synonyms). English stop words and pronouns are not content ('to die', 'he/she dies' -> ('die',), ('dies',))."""
+    return _entry_pairs(sub_entries(line))
+
+
+def _entry_pairs(subs: list[tuple[list[str], list[str]]]) -> list[tuple[tuple[str, ...], str, float]]:
     out = []
-    for de_sub, en_sub in zip(de_subs, en_subs, strict=True):
-        de_syns = [s for s in (_SPACE.sub(" ", x).strip() for x in de_sub.split(";")) if s]
-        en_syns = [ws for ws in (_content(x) for x in en_sub.split(";")) if ws]
+    for de_syns, en_raw in subs:
+        en_syns = [ws for ws in (_content(x) for x in en_raw) if ws]
         out.extend((en, de, 1 / len(de_syns)) for en in en_syns for de in de_syns)
+    return out
+
+
+def gloss_pairs(line: str) -> list[tuple[str, str, bool, float]]:
+    """(German word, an English gloss, whether the word leads its sub-entry, share) for the one-word
+    German synonyms of a line: each English synonym of the sub-entry is a gloss ('Soldaten' ->
+    'soldiers'), the share 1 / the sub-entry's German synonyms."""
+    return _gloss_pairs(sub_entries(line))
+
+
+def _gloss_pairs(subs: list[tuple[list[str], list[str]]]) -> list[tuple[str, str, bool, float]]:
+    out = []
+    for de_syns, en_raw in subs:
+        glosses = [g for g in (e.removeprefix("to ") for e in en_raw) if g and "/" not in g]
+        for i, de in enumerate(de_syns):
+            if " " not in de and de.isalpha():
+                out.extend((de, g, i == 0, 1 / len(de_syns)) for g in glosses)
     return out
 
 
@@ -76,23 +110,66 @@ class Dictionary:
     pair occurs). Kept as text and read on lookup: 17 MB for the 96k words instead of 40 as tuples."""
 
     table: Mapping[str, str]
+    glosses: Mapping[str, str] = field(default_factory=dict)  # German word as written -> an English gloss
 
     @classmethod
     def from_lines(cls, lines: Iterable[str]) -> Dictionary:
         """Count how often each (English word, German stem) pair occurs, each sub-entry's one vote
         shared among its German synonyms (the plain word of a sub-entry with many synonyms is less
-        sure); keep the most frequent renderings of every word."""
+        sure); keep the most frequent renderings of every word. A German word's gloss is the first
+        one of a sub-entry it leads, else the first one found."""
         counts: dict[str, Counter[str]] = defaultdict(Counter)
+        offered: dict[str, Counter[tuple[str, bool]]] = defaultdict(Counter)
+        used: Counter[str] = Counter()  # how often an English word occurs in the entries, phrases included
         for line in lines:
-            for en, de, share in entry_pairs(line):
+            subs = sub_entries(line)
+            if not subs:
+                continue
+            used.update(_ENGLISH_WORD.findall(line.split(" :: ", 1)[1].lower()))
+            for de, gloss, leads, share in _gloss_pairs(subs):
+                if de[:1].isupper():
+                    offered[de][(gloss, leads)] += share
+            stems_of: dict[str, list[str]] = {}
+            for en, de, share in _entry_pairs(subs):
                 if len(en) != 1:
                     continue
-                stems = tokens(de, "de")
+                stems = stems_of[de] if de in stems_of else stems_of.setdefault(de, tokens(de, "de"))
                 if len(stems) == 1:
                     counts[en[0]][stems[0]] += share
-        return cls(
+        made = cls(
             {w: "\t".join(f"{stem} {n:.3g}" for stem, n in c.most_common(RENDERINGS)) for w, c in counts.items()}
         )
+        # how common an English word is: its own entries times its occurrences in all entries
+        common = {w: sum(c.values()) * used[w] for w, c in counts.items()}
+        glosses = {de: made._best_gloss(de, c, common) for de, c in offered.items()}
+        return cls(made.table, {de: g for de, g in glosses.items() if g is not None})
+
+    def _best_gloss(self, german: str, offered: Counter[tuple[str, bool]], common: Mapping[str, float]) -> str | None:
+        """Of the glosses offered for a German noun, those that lead back to it, the most common
+        English word first ('Truppen' -> 'troops', not 'troups'; 'Stunden' -> 'hours', not 'lessons'):
+        a word whose own main German renderings include the noun, or a phrase of a compound the noun
+        leads whose last word renders the compound's last part ('Rückenbeschwerden' -> 'back
+        complaints'). None when none leads back ('Regierung' offered only 'regimen': a wrong gloss
+        misleads more than none)."""
+        stem = "".join(tokens(german, "de"))
+
+        def back(gloss: str, leads: bool) -> bool:
+            words = gloss.lower().split(" ")
+            if len(words) == 1:
+                return any(s == stem and n >= 0.5 for s, n in self.renderings(words[0]))
+            head = [s for s, n in self.renderings(words[-1]) if n >= 0.5]
+            return leads and len(words) <= 3 and any(len(s) >= 4 and s != stem and stem.endswith(s) for s in head)
+
+        def rank(item: tuple[tuple[str, bool], float]) -> tuple[bool, float, bool, float]:
+            (gloss, leads), share = item
+            return " " not in gloss, common.get(gloss.lower(), 0.0), leads, share
+
+        # the best-ranked gloss that leads back (most first ones do: looked up in rank order)
+        return next((g for (g, leads), _ in sorted(offered.items(), key=rank, reverse=True) if back(g, leads)), None)
+
+    def gloss(self, word: str) -> str | None:
+        """An English gloss of a German word as written ('Soldaten' -> 'soldiers'), if the dictionary has one."""
+        return self.glosses.get(word)
 
     def renderings(self, word: str) -> list[tuple[str, float]]:
         """German stems for a lowercase English word, the most frequent first, with a confidence each:
@@ -112,21 +189,26 @@ class Dictionary:
 
     # -- the derived table on disk ------------------------------------------------------------
     def write_table(self, path: Path) -> None:
-        """Write the table as lines ``word<TAB>renderings`` (atomically)."""
+        """Write the table as lines ``word<TAB>renderings``, then the glosses as ``~word<TAB>gloss`` (atomically)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text("".join(f"{w}\t{found}\n" for w, found in sorted(self.table.items())), encoding="utf-8")
+        lines = [f"{w}\t{found}\n" for w, found in sorted(self.table.items())]
+        lines += [f"{GLOSS}{w}\t{g}\n" for w, g in sorted(self.glosses.items())]
+        tmp.write_text("".join(lines), encoding="utf-8")
         os.replace(tmp, path)
 
     @classmethod
     def read_table(cls, path: Path) -> Dictionary:
-        table = {}
+        table, glosses = {}, {}
         for line in path.read_text(encoding="utf-8").splitlines():
             word, tab, found = line.partition("\t")
+            if word.startswith(GLOSS) and tab and found:
+                glosses[word[1:]] = found
+                continue
             if not tab or " " not in found:
                 raise ValueError(f"not a dictionary table line: {line[:60]!r}")
             table[word] = found
-        return cls(table)
+        return cls(table, glosses)
 
 
 def german_terms(question: str, dictionary: Dictionary) -> dict[str, float]:
@@ -148,41 +230,25 @@ def german_terms(question: str, dictionary: Dictionary) -> dict[str, float]:
     return dict(terms)
 
 
-# -- loading once per process -------------------------------------------------------------------
-_loaded: dict[Path, Dictionary | None] = {}
-_started: set[Path] = set()
-_lock = threading.Lock()
-
-
-def load(path: Path | None, cache_dir: Path | None) -> Dictionary | None:
-    """The dictionary at ``path`` (None when unset or missing: one warning per path and process)."""
-    if path is None:
-        return None
-    path = path.expanduser()
-    with _lock:
-        if path not in _loaded:
-            _loaded[path] = open_dictionary(path, cache_dir)
-        return _loaded[path]
-
-
-def preload(path: Path | None, cache_dir: Path | None) -> None:
-    """Start reading the dictionary in the background, unless it was read (or is being read)."""
-    if path is None:
-        return
-    path = path.expanduser()
-    with _lock:
-        if path in _started:
-            return
-        _started.add(path)
-    threading.Thread(target=load, args=(path, cache_dir), name="rag-load-dictionary", daemon=True).start()
+def word_renderings(question: str, dictionary: Dictionary) -> dict[str, frozenset[str]]:
+    """Per stem of an English question's content words (as ``tokens`` gives it in either
+    language's stemming), the German stems the dictionary renders the word by."""
+    out: dict[str, frozenset[str]] = {}
+    for word in re.findall(r"\w+", question):
+        low = word.lower()
+        if low in _LOOKUP_SKIP or len(low) < 2 or any(c.isdigit() for c in word):
+            continue
+        found = frozenset(stem for stem, _ in dictionary.renderings(low))
+        if found:
+            for stem in {*tokens(word, "en"), *tokens(word, "de")}:
+                out[stem] = out.get(stem, frozenset()) | found
+    return out
 
 
 def open_dictionary(path: Path, cache_dir: Path | None) -> Dictionary | None:
     """The dictionary at ``path`` through its derived table in ``cache_dir`` (made when missing); None
     with a warning when the file is missing."""
-    try:
-        stat = path.stat()
-    except OSError:
+    if not path.exists():
         log.warning(
             "The German-English dictionary %s is missing; install it with: apt-get install trans-de-en "
             "(or set RAG_DICTIONARY to its file). Without it English questions search German articles "
@@ -191,17 +257,14 @@ def open_dictionary(path: Path, cache_dir: Path | None) -> Dictionary | None:
             WITHOUT_COST,
         )
         return None
-    cached = None
-    if cache_dir is not None:
-        key = f"{stat.st_size}-{stat.st_mtime_ns}-{TABLE_VERSION}-{LEXICAL_VERSION}"
-        cached = cache_dir.expanduser() / f"ding-{key}.tsv"
-        try:
-            return Dictionary.read_table(cached)
-        except (OSError, ValueError):
-            pass  # not made yet (or damaged): made again below
-    try:
+
+    def parse() -> Dictionary:
         with path.open(encoding="utf-8", errors="replace") as lines:
-            dictionary = Dictionary.from_lines(lines)
+            return Dictionary.from_lines(lines)
+
+    try:
+        version = f"{TABLE_VERSION}-{LEXICAL_VERSION}"
+        return derived(path, cache_dir, "ding", version, Dictionary.read_table, parse, Dictionary.write_table)
     except OSError as exc:
         log.warning(
             "Cannot read the German-English dictionary %s (%s); English questions search "
@@ -211,9 +274,8 @@ def open_dictionary(path: Path, cache_dir: Path | None) -> Dictionary | None:
             WITHOUT_COST,
         )
         return None
-    if cached is not None:
-        try:
-            dictionary.write_table(cached)
-        except OSError as exc:  # a read-only cache: parsed again next start
-            log.debug("could not keep the dictionary table in %s: %s", cached, exc)
-    return dictionary
+
+
+_once = Once(open_dictionary, "dictionary")
+load = _once.load  # the dictionary at a path (None when unset or missing: one warning per path and process)
+preload = _once.preload  # start reading it in the background

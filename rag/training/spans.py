@@ -22,6 +22,7 @@ import numpy as np
 from rag.answering import extract, spanmodel
 from rag.answering.answer import Answerer
 from rag.answering.learned import load as load_answer_model
+from rag.answering.question import read
 from rag.articles.chunking import article_sentences
 from rag.config import Settings
 from rag.training.evaluate import XQuADItem, contains_any, loose, score_xquad, token_f1
@@ -50,10 +51,10 @@ def examples(answerer: Answerer, items: Sequence[XQuADItem], root: Path) -> list
         if sent is None:
             continue
         sentence = text[sent.start : sent.end]
-        qtype = extract.question_type(it.question)
-        typed = extract.candidates(sentence, qtype, it.question) if qtype != "other" else []
-        today = answerer.typed_short(it.question, qtype, sentence, typed)
-        cands, x = answerer.span_rows(it.question, qtype, sentence, today)
+        question = read(it.question)
+        typed = extract.candidates(sentence, question.asks, it.question) if question.asks != "other" else []
+        today = answerer.typed_short(question, sentence, typed)
+        cands, x = answerer.span_rows(question, sentence, today)
         f1 = np.array([token_f1(c.text, it.answer) for c in cands])
         out.append(Example(it, [c.text for c in cands], x, f1, today.text if today else sentence, today is not None))
     return out

@@ -144,11 +144,13 @@ class Bench:
 
     def examine(self, answerer: Answerer, key: str, item: XQuADItem) -> Examination:
         got, index = self._got(key, item)
-        return answerer.examine(item.question, got.passages, self.retriever(index).articles, got.trace)
+        question = self.retriever(index).read(item.question)
+        return answerer.examine(question, got.passages, self.retriever(index).articles, got.trace)
 
     def answer(self, answerer: Answerer, key: str, item: XQuADItem) -> Answer:
         got, index = self._got(key, item)
-        return answerer.answer(item.question, got.passages, self.retriever(index).articles, got.trace, item.question)
+        question = self.retriever(index).read(item.question)
+        return answerer.answer(question, got.passages, self.retriever(index).articles, got.trace)
 
     def gold_row(self, exam: Examination, item: XQuADItem) -> int | None:
         """Index of the candidate sentence holding the whole gold answer, if any."""
