@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
+    from rag.language import dictionary, thesaurus
     from rag.pipeline import Bot
 
     paths = args.paths or [str(settings.seeds_dir)]
@@ -130,10 +131,17 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
             bar.set_postfix_str(Path(source).name[:30])
             bar.refresh()
 
+    # The tables derived from the dictionary and the thesaurus are made while the articles are
+    # indexed, so that the first question after an install does not wait for them (10 s once).
+    cache = settings.model_cache()
+    dictionary.preload(settings.dictionary, cache)
+    thesaurus.preload(settings.thesaurus, cache)
     bot = Bot(settings)
     report = bot.index(
         paths, progress=progress, prune=args.prune, rebuild=args.rebuild, wait=args.wait, any_address=True
     )
+    dictionary.load(settings.dictionary, cache)  # (waits for the reading started above)
+    thesaurus.load(settings.thesaurus, cache)
     if bar is not None:
         bar.close()
     for line in report.notes:

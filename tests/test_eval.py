@@ -33,6 +33,9 @@ def test_a_passage_counts_only_when_it_covers_the_whole_answer_span() -> None:
     assert not covers(GOLD, 90, 111, GOLD, item.start, item.end)  # ends one char early
     assert not covers(GOLD, 101, 140, GOLD, item.start, item.end)
     assert not covers("data/articles/b.txt", 0, 500, GOLD, item.start, item.end)
+    # an index built from another checkout of the same data
+    assert covers("/elsewhere/checkout/data/articles/a.txt", 100, 112, GOLD, item.start, item.end)
+    assert not covers("/elsewhere/checkout/data/other/a.txt", 100, 112, GOLD, item.start, item.end)
 
     early = score_xquad([item], [_answer("x", _passage(GOLD, 90, 111))], ROOT)
     assert early.results[0].rank is None

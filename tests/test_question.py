@@ -102,3 +102,27 @@ def test_a_typed_question_without_a_span_of_its_kind_says_so(seed_bot) -> None: 
         "Die Artikel nennen dazu kein Datum direkt; die Stelle, die der Frage am nächsten kommt:"
     )
     assert no_short_answer("What did Biden say?", "other") is None  # nothing of a kind was asked
+
+
+def test_indexing_makes_the_language_tables_for_the_first_question(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag import cli
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    text = "Brücke eröffnet\n\nDie neue Brücke hat 3.200 Besucher angezogen."
+    (seeds / "brücke.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "de-en").write_text("\n".join([STERBEN, TRUPPE]) + "\n", encoding="utf-8")
+    (tmp_path / "openthesaurus.txt").write_text("\n".join(SYNSETS) + "\n", encoding="utf-8")
+    for name, value in [
+        ("RAG_INDEX_DIR", tmp_path / "index"),
+        ("RAG_CACHE_DIR", tmp_path / "cache"),
+        ("RAG_DICTIONARY", tmp_path / "de-en"),
+        ("RAG_THESAURUS", tmp_path / "openthesaurus.txt"),
+    ]:
+        monkeypatch.setenv(name, str(value))
+    assert cli.main(["index", "--quiet", str(seeds)]) == 0
+    (ding,) = (tmp_path / "cache").glob("ding-*.tsv")
+    (synonyms,) = (tmp_path / "cache").glob("thesaurus-*.tsv")
+    assert "trupp" in ding.read_text(encoding="utf-8") and "chefdiplomat" in synonyms.read_text(encoding="utf-8")

@@ -149,7 +149,10 @@ def covers(source: str, start: int, end: int, gold_source: str, gold_start: int,
 
 @lru_cache(maxsize=4096)
 def same_file(a: str, b: str) -> bool:
-    return os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b))
+    """The same article file: the same path, or the same folder and file name under another root (an
+    index kept in a work folder was built from another checkout of the same data)."""
+    a, b = os.path.normpath(os.path.abspath(a)), os.path.normpath(os.path.abspath(b))
+    return a == b or Path(a).parts[-2:] == Path(b).parts[-2:]
 
 
 @dataclass
