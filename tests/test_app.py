@@ -132,6 +132,13 @@ def test_a_self_contained_question_after_a_follow_up_is_searched_as_asked(app: A
     assert "Provokationen stoppen" in visible(replies[2].markdown[0].value)
 
 
+def test_an_answer_without_the_kind_asked_for_says_so_on_the_page(app: AppTest) -> None:
+    ask(app, "When did Biden phone Putin?")  # the evidence names no date
+    reply = visible(app.chat_message[1].markdown[0].value).strip()
+    assert reply.startswith("The articles name no date for this directly; the passage closest to the question:")
+    assert marked(app)  # the closest passage is still quoted and highlighted
+
+
 def test_a_question_that_asks_two_things_gets_both_answers_with_their_quotes(app: AppTest) -> None:
     ask(app, "How many soldiers is the US sending to Germany, and how many Ukrainian soldiers died in 2021?")
     reply = app.chat_message[1]
