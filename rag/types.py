@@ -125,9 +125,13 @@ class Question:
     @property
     def text(self) -> str:
         """What the answer step reads: the searched text when it continues the question as asked."""
-        if self.searched and self.searched != self.asked and self.searched.endswith(self.asked):
-            return self.searched
-        return self.asked
+        return read_as(self.asked, self.searched)
+
+
+def read_as(asked: str, searched: str) -> str:
+    """What a question is read as: ``searched`` when it is a follow-up joined to the question it
+    continues ('How many soldiers? And vehicles?' for 'And vehicles?'), else the question as asked."""
+    return searched if searched and searched != asked and searched.endswith(asked) else asked
 
 
 @dataclass(frozen=True)

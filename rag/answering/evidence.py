@@ -98,9 +98,9 @@ class Ranker:
         signals = []
         rare = max(weight, key=lambda t: weight[t]) if weight else None
         qpairs, qnumbers = set(question.pairs), set(question.numbers)
+        total = max(1e-9, sum(weight.values()))
         for k, ((p, _, _, rank), text, sim) in enumerate(zip(spans, texts, sims, strict=True)):
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
-            total = max(1e-9, sum(weight.values()))
             lex = sum(weight[t] for t in qtok & stoks) / total
             lex_alt = sum(weight[t] for t in qtok if t in stoks or not stoks.isdisjoint(alts.get(t, ()))) / total
             prev = k - 1 if k > 0 and spans[k - 1][0] is p else -1

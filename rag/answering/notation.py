@@ -58,7 +58,8 @@ _UNITS = {
 _DATE = re.compile(rf"\b(\d{{1,2}})\.\s*({'|'.join(_MONTHS)})\b")
 # A German number: thousands grouped by '.', decimals after ','. '2021' and '3,5' alike.
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?(?![\w]|[.,]\d)")
-_SCALE = re.compile(rf"(?<=\d)\s+({'|'.join(re.escape(s) for s in {**_SCALES, **_UNITS})})(?=\s|$|[.,;:)])")
+_AFTER_NUMBER = {**_SCALES, **_UNITS}
+_SCALE = re.compile(rf"(?<=\d)\s+({'|'.join(re.escape(s) for s in _AFTER_NUMBER)})(?=\s|$|[.,;:)])")
 _NOUN = re.compile(r"(?<![\w-])[A-ZÄÖÜ][a-zäöüß]{2,}(?:-[A-ZÄÖÜ]?[a-zäöüß]+)*(?![\w-])")
 GLOSSED_WORDS = 6  # a short answer of more words is a phrase, not glossed
 _EURO = re.compile(r"(\b(?:million|billion|thousand)\s+)Euro\b|(?<=\d)\s+Euro\b")
@@ -68,7 +69,7 @@ def english(text: str) -> str:
     """``text`` with its numbers, dates, scale words and 'Euro' in English notation."""
     out = _DATE.sub(lambda m: f"{m[1]} {_MONTHS[m[2]]}", text)
     out = _NUMBER.sub(_number, out)
-    out = _SCALE.sub(lambda m: f" {_SCALES.get(m[1]) or _UNITS[m[1]]}", out)
+    out = _SCALE.sub(lambda m: f" {_AFTER_NUMBER[m[1]]}", out)
     return _EURO.sub(lambda m: f"{m[1]}euros" if m[1] else " euros", out)
 
 

@@ -11,7 +11,7 @@ from rag.answering import extract, features
 from rag.language import dictionary as ding
 from rag.language.lexical import detect_language, tokens
 from rag.language.thesaurus import Thesaurus
-from rag.types import Question
+from rag.types import Question, read_as
 
 
 def read(
@@ -27,10 +27,9 @@ def read(
     searched = searched or asked
     lang = detect_language(searched)
     asks = extract.question_type(asked)
-    continuing = searched != asked and searched.endswith(asked)  # a follow-up joined to its question
-    text = searched if continuing else asked
-    if continuing and asks == "other":
-        asks = extract.question_type(searched)
+    text = read_as(asked, searched)  # a follow-up is read with the question it continues
+    if text != asked and asks == "other":
+        asks = extract.question_type(text)
     german: dict[str, float] = {}
     alternatives: dict[str, frozenset[str]] = {}
     if lang == "en" and corpus_lang == "de" and dictionary is not None:

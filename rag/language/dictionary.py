@@ -82,14 +82,10 @@ def _entry_pairs(subs: list[tuple[list[str], list[str]]]) -> list[tuple[tuple[st
     return out
 
 
-def gloss_pairs(line: str) -> list[tuple[str, str, bool, float]]:
-    """(German word, an English gloss, whether the word leads its sub-entry, share) for the one-word
-    German synonyms of a line: each English synonym of the sub-entry is a gloss ('Soldaten' ->
-    'soldiers'), the share 1 / the sub-entry's German synonyms."""
-    return _gloss_pairs(sub_entries(line))
-
-
 def _gloss_pairs(subs: list[tuple[list[str], list[str]]]) -> list[tuple[str, str, bool, float]]:
+    """(German word, an English gloss, whether the word leads its sub-entry, share) for the one-word
+    German synonyms of a line's sub-entries: each English synonym of the sub-entry is a gloss
+    ('Soldaten' -> 'soldiers'), the share 1 / the sub-entry's German synonyms."""
     out = []
     for de_syns, en_raw in subs:
         glosses = [g for g in (e.removeprefix("to ") for e in en_raw) if g and "/" not in g]
@@ -116,8 +112,8 @@ class Dictionary:
     def from_lines(cls, lines: Iterable[str]) -> Dictionary:
         """Count how often each (English word, German stem) pair occurs, each sub-entry's one vote
         shared among its German synonyms (the plain word of a sub-entry with many synonyms is less
-        sure); keep the most frequent renderings of every word. A German word's gloss is the first
-        one of a sub-entry it leads, else the first one found."""
+        sure); keep the most frequent renderings of every word. A capitalised German word's gloss is
+        the one ``_best_gloss`` picks of those offered for it."""
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         offered: dict[str, Counter[tuple[str, bool]]] = defaultdict(Counter)
         used: Counter[str] = Counter()  # how often an English word occurs in the entries, phrases included
