@@ -112,6 +112,8 @@ class Question:
     lang: str  # "de" or "en"
     asks: str  # the answer type: "count", "when", "role", "who", "where" or "other"
     target: str | None = None  # what a 'how many' question counts ('Soldaten')
+    # the kind of quantity asked for: 'money', 'percent', 'age', 'year', 'clock', 'length', ... (None: a count or none)
+    measure: str | None = None
     asks_date: bool = False  # 'On what date ...': a calendar date, not a period, answers it
     names: tuple[str, ...] = ()  # capitalised words likely to be names ('Schoigu', 'NATO')
     words: frozenset[str] = frozenset()  # its word stems, in either language's stemming

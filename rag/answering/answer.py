@@ -115,6 +115,7 @@ class Answerer:
             # When both are quoted anyway, the one counting what the question asks about leads.
             margin = SECOND_CITATION_MARGIN
             ranked = self._prefer_counted_target(question, ranked, margin)
+        ranked = _prefer_measured(question, ranked, margin)
         chosen = [ranked[0]]
         for ev in ranked[1:]:
             if len(chosen) >= self.settings.max_citations:
@@ -144,7 +145,7 @@ class Answerer:
             # 'How many Russian soldiers ...?' is not answered by '29 ukrainische Soldaten'.
             return Answer(shown, not_said(shown), None, True, [], list(passages), searched)
         lines = []
-        missing = no_short_answer(shown, question.asks) if span is None else None
+        missing = no_short_answer(shown, question.asks, question.measure) if span is None else None
         if missing:
             lines.append(missing)
         if short != chosen[0].text:
@@ -252,11 +253,22 @@ class Answerer:
         return best
 
 
+def _prefer_measured(question: Question, ranked: list[Evidence], margin: float) -> list[Evidence]:
+    """For a question asking a measure ('How much did it cost?'): when the best sentence names none
+    and a sentence close enough to be quoted beside it does ('31 Millionen Euro'), that one leads."""
+    if not question.measure or not ranked or ranked[0].typed:
+        return ranked
+    for k, ev in enumerate(ranked[1:3], 1):
+        if ev.typed and ev.score >= ranked[0].score - margin:
+            return [ev, *ranked[:k], *ranked[k + 1 :]]
+    return ranked
+
+
 def _type_missing(question: Question, ranked: list[Evidence]) -> bool:
     """The question asks for a number or a date and the two best sentences give none: 'How many X'
     with no number phrase, 'On what date ...' with no calendar date ('in den kommenden Monaten')."""
     spans = [c for e in ranked[:2] for c in e.typed]
-    if question.target:
+    if question.target or question.measure:  # the typed spans hold only phrases of the asked measure
         return not spans
     if question.asks_date:
         return not any(extract.is_calendar_date(c.text) for c in spans)

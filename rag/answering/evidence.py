@@ -93,7 +93,10 @@ class Ranker:
         )
         base = self.settings.sentence_weight * zscore(rank_sims) + self.settings.chunk_weight * zscore(chunk_scores)
         prim = primary if primary is not None else sims
-        typed_all = [extract.candidates(t, qtype, qtext) if qtype != "other" else [] for t in texts]
+        typed_all = [
+            extract.candidates(t, qtype, qtext, question.measure, question.target) if qtype != "other" else []
+            for t in texts
+        ]
         count = self._count_match(question.target, typed_all)
         signals = []
         rare = max(weight, key=lambda t: weight[t]) if weight else None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answering import quantity
+
 _NUMWORDS = (
     "zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|"
     "hundert|tausend|dutzend|dutzende|dutzenden|hunderte|hunderten|tausende|tausenden|two|three|four|five|six|"
@@ -31,18 +33,26 @@ _MOD = (
 _UNIT = r"(?:\s+(?:[a-zäöüß][\w-]*\s+){0,2}[A-ZÄÖÜ][\w-]*|\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?)?"
 _COUNT_CASED = re.compile(rf"(?<![\w.\-–:]){_MOD}(?i:{_NUMBER}(?:{_RANGE_CASED})){_SCALE}{_UNIT}")
 _YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
-_YEARS = re.compile(r"\b(?:1[89]|20)\d\d\b")
-_YEAR_WORD = r"(?:1[89]\d\d|20\d\d)(?!\d)"
+_YEARS = re.compile(r"\b(?:1\d|20)\d\d\b")
+_YEAR_WORD = r"(?<![\d.,])(?:1\d\d\d|20\d\d)(?!\d)"
 _MONTH = (
     r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
     r"January|February|March|May|June|July|October|December)"
+)
+# 'Sommer 1521', 'Anfang 2020', 'late 1990': part of the year is part of the answer.
+_SEASON = (
+    r"(?:(?:Frühjahr|Frühling|Sommer|Herbst|Winter|Anfang|Mitte|Ende|spring|summer|autumn|fall|winter|early|mid|"
+    r"late)\s+)?"
 )
 _DATE = re.compile(
     rf"(?:(?:am|im|seit|bis|vom|on|in|since|until)\s+)?(?:\d{{1,2}}\.\s*{_MONTH}(?:\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|"
     rf"{_MONTH}\s+\d{{1,2}}(?!\d)(?:,\s*\d{{4}})?|"
     # '1870 bis 1939', 'from 1870 to 1939': a span of years is one answer.
     rf"(?:(?:von|from|between|zwischen)\s+)?{_YEAR_WORD}\s*(?:-|–|bis|to|and|und)\s*{_YEAR_WORD}|"
-    rf"(?:(?:im\s+Jahr(?:e)?|in\s+den|in|seit|bis|von|ab)\s+)?{_YEAR_WORD}(?:er(?:\s+Jahren?)?)?|"
+    rf"(?:(?:im\s+Jahr(?:e)?|in\s+den|in|seit|bis|von|ab)\s+)?{_SEASON}{_YEAR_WORD}(?:er(?:\s+Jahren?)?)?|"
+    # an early year: 'im Jahr 753', '753 v. Chr.', 'in the year 800'
+    r"(?:im\s+Jahr(?:e)?|in\s+the\s+year)\s+\d{1,4}(?:\s+(?:v\.|n\.)\s*(?:Chr\.|u\.\s*Z\.))?|"
+    r"\d{1,4}\s+(?:v\.|n\.)\s*(?:Chr\.|u\.\s*Z\.)|\d{1,4}\s+(?:BC|AD|BCE)\b|"
     r"(?:in|nach|vor|innerhalb)\s+(?:etwa\s+|rund\s+|knapp\s+)?(?:einer|einem|zwei|drei|vier|fünf|sechs|\d+)\s+"
     r"(?:Wochen?|Monaten?|Tagen?|Jahren?|Stunden?)|in\s+den\s+kommenden\s+(?:Monaten|Wochen|Tagen|Jahren))",
     re.IGNORECASE,
@@ -225,17 +235,27 @@ def count_target(question: str) -> str | None:
     return " ".join(words) or None
 
 
-def candidates(sentence: str, qtype: str, question: str) -> list[Span]:
-    """Answer-shaped spans of ``sentence`` for ``qtype``, in reading order."""
+def candidates(
+    sentence: str, qtype: str, question: str, measure: str | None = None, target: str | None = None
+) -> list[Span]:
+    """Answer-shaped spans of ``sentence`` for ``qtype``, in reading order; with ``measure`` (what kind
+    of quantity is asked, ``quantity.asked``) only phrases of that kind; with ``target`` (what a 'how
+    many' counts) no amount of money, share or time unless the target is one."""
+    if measure in quantity.NUMERIC:
+        spans = [_to_unit(s) for s in _numbers(sentence, question) if quantity.fits(measure, s.text)]
+        for a, b in quantity.extra_phrases(measure, sentence):
+            if not any(s.start <= a < s.end for s in spans):
+                spans.append(Span(a, b, sentence[a:b]))
+        return sorted(spans, key=lambda s: s.start)
     if qtype == "count":
-        # A number the question states is not its answer ('the force of two armies' -> not 'zwei Armeen').
-        asked = numbers_in(question)
-        spans = [_span(m, sentence) for m in _COUNT_CASED.finditer(sentence)]
-        return [s for s in spans if not _is_year(s.text) and not set(numbers_in(s.text)[:1]) & set(asked)]
+        spans = _numbers(sentence, question)
+        about = target or (question if _HOW_MANY.search(question) else None)
+        return [s for s in spans if not quantity.foreign(about, s.text)] if about and measure is None else spans
     if qtype == "when":
         asked_years = set(_YEARS.findall(question))  # 'fewer deaths than in 2021': 2021 is not the answer
         spans = [_span(m, sentence) for m in _DATE.finditer(sentence)]
-        return [s for s in spans if not set(_YEARS.findall(s.text)) & asked_years]
+        spans = [s for s in spans if not set(_YEARS.findall(s.text)) & asked_years]
+        return [s for s in spans if quantity.fits(measure, s.text)] if measure == "year" else spans
     if qtype == "role":
         return [Span(m.start(), m.end(), m.group(0)) for m in _ROLE_WORD.finditer(sentence)]
     if qtype == "who":
@@ -335,11 +355,37 @@ def numbers_in(text: str) -> list[float]:
     return out
 
 
+_HOW_MANY = re.compile(r"\bhow\s+many\b|\bwie\s*viele\b|\bwieviele\b|\banzahl\b", re.IGNORECASE)
+
+
+def _to_unit(span: Span) -> Span:
+    """A measured phrase ends at its unit unless a noun follows: '10 Prozent' of '10 Prozent beherrscht',
+    but '56,2% Katholiken' (what the share is of)."""
+    end = quantity.unit_end(span.text)
+    if span.text[end:].strip()[:1].isupper():
+        return span
+    return Span(span.start, span.start + end, span.text[:end], span.kind)
+
+
+def _numbers(sentence: str, question: str) -> list[Span]:
+    """The number phrases of ``sentence`` but years and the numbers the question states ('the force of
+    two armies' -> not 'zwei Armeen')."""
+    asked = set(numbers_in(question))
+    spans = [_span(m, sentence) for m in _COUNT_CASED.finditer(sentence)]
+    return [s for s in spans if not _is_year(s.text) and not set(numbers_in(s.text)[:1]) & asked]
+
+
+# Words after a year that show it is one, not a count: '2010 dem chinesischen Autobauer', '2012 zwölf Menschen'.
+_AFTER_YEAR = {"der", "die", "das", "dem", "den", "des", "ein", "eine", "einem", "einen", "einer", "the", "a", "an"}
+
+
 def _is_year(text: str) -> bool:
     """A bare year, or a year followed by words that are not a counted noun ('2020 gewesen')."""
     words = text.split()
     if not _YEAR.match(words[0]):
         return False
+    if len(words) > 1 and (words[1].lower() in _AFTER_YEAR or words[1].lower() in _NUMBER_WORDS):
+        return True
     return len(words) == 1 or not words[-1][:1].isupper()
 
 

@@ -7,7 +7,7 @@ Everything after this reads the ``Question``: the search (its German terms), the
 
 from __future__ import annotations
 
-from rag.answering import extract, features
+from rag.answering import extract, features, quantity
 from rag.language import dictionary as ding
 from rag.language.lexical import detect_language, tokens
 from rag.language.thesaurus import Thesaurus
@@ -30,6 +30,9 @@ def read(
     text = read_as(asked, searched)  # a follow-up is read with the question it continues
     if text != asked and asks == "other":
         asks = extract.question_type(text)
+    measure = quantity.asked(text)
+    if measure is not None and asks not in ("count", "when"):
+        asks = "when" if measure == "year" else "count"  # 'What share of ...?', 'Wie teuer ...?'
     german: dict[str, float] = {}
     alternatives: dict[str, frozenset[str]] = {}
     if lang == "en" and corpus_lang == "de" and dictionary is not None:
@@ -43,6 +46,7 @@ def read(
         lang=lang,
         asks=asks,
         target=extract.count_target(text) if asks == "count" else None,
+        measure=measure,
         asks_date=asks == "when" and extract.asks_for_date(text),
         names=tuple(features.question_names(text)),
         words=frozenset(tokens(text, "de")) | frozenset(tokens(text, "en")),

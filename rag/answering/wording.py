@@ -29,12 +29,27 @@ _KIND = {  # what a typed question asks for: (English, German)
 }
 
 
-def no_short_answer(question: str, asks: str) -> str | None:
+_MEASURE = {  # what a question asking for a measure asks for: (English, German)
+    "money": ("amount of money", "keinen Geldbetrag"),
+    "percent": ("share", "keinen Anteil"),
+    "age": ("age", "kein Alter"),
+    "year": ("year", "kein Jahr"),
+    "clock": ("time of day", "keine Uhrzeit"),
+    "length": ("length or distance", "keine Länge und keine Entfernung"),
+    "area": ("area", "keine Fläche"),
+    "weight": ("weight", "kein Gewicht"),
+    "power": ("power or energy", "keine Leistung und keine Energie"),
+    "speed": ("speed", "keine Geschwindigkeit"),
+    "temperature": ("temperature", "keine Temperatur"),
+}
+
+
+def no_short_answer(question: str, asks: str, measure: str | None = None) -> str | None:
     """The line that leads an answer whose evidence names nothing of the asked kind: the passage
     is shown, not passed off as the short answer (None for a question that asks for no kind)."""
     if asks not in _KIND:
         return None
-    english, german = _KIND[asks]
+    english, german = _MEASURE.get(measure or "", _KIND[asks])
     if detect_language(question) == "de":
         return f"Die Artikel nennen dazu {german} direkt; die Stelle, die der Frage am nächsten kommt:"
     return f"The articles name no {english} for this directly; the passage closest to the question:"
