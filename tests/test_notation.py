@@ -39,13 +39,26 @@ RUECKEN = (
         ("2,5 Mrd. Euro", "2.5 billion euros"),
         ("10 Euro", "10 euros"),
         ("15. November 2021", "15 November 2021"),
-        ("am 3. März", "am 3 March"),
+        ("am 3. März", "on 3 March"),
         ("25 Prozent", "25 percent"),
-        ("3,7 Kilometer", "3.7 Kilometer"),
+        ("3,7 Kilometer", "3.7 kilometres"),
         ("12500 Menschen", "12,500 Menschen"),
-        ("im Jahr 2021", "im Jahr 2021"),  # a year is no amount
+        ("im Jahr 2021", "in 2021"),  # a year is no amount: no thousands comma
         ("1:1", "1:1"),
         ("Sonntag, 4.12.2015", "Sonntag, 4.12.2015"),  # a numeric date is left as written
+        # units of the measures a question may ask for, times of day, parts of a year, ranges
+        ("90 Tonnen", "90 tonnes"),
+        ("7.000.000 Quadratkilometer", "7,000,000 square kilometres"),
+        ("1.000 Dollar", "1,000 dollars"),
+        ("20 Grad", "20 degrees"),
+        ("15.05 Uhr", "15:05"),
+        ("um 20 Uhr", "um 20:00"),
+        ("Im Sommer 1521", "in the summer of 1521"),
+        ("Ende 2020", "late 2020"),
+        ("400 oder 500 Kilometer", "400 or 500 kilometres"),
+        ("30.000 bis 50.000 Soldaten", "30,000 to 50,000 Soldaten"),
+        ("zehn Prozent", "ten percent"),
+        ("drei Jahre", "three years"),
     ],
 )
 def test_numbers_and_dates_in_english_notation(german: str, shown: str) -> None:
