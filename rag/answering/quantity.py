@@ -99,6 +99,9 @@ _ASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"verdient|verdiente|investiert|ausgegeben|eingenommen)\b",
         r"\bwie\s*viel\b.*\b(?:bezahlt|gezahlt|gekostet|investiert|ausgegeben|eingenommen|verdient)\b",
         r"\bwelchen\s+(?:preis|betrag|umsatz|gewinn)\b",
+        r"\bwhat\s+(?:did|does|do|will|would)\s+.*\bcost\b", r"\bwas\s+(?:kostet|kostete|kosten|kosteten)\b",
+        r"\bwas\s+(?:hat|haben)\s+.*\bgekostet\b", r"\bhow\s+much\s+(?:is|was|are|were)\s+.*\bworth\b",
+        r"\bwie\s*viel\s+(?:ist|war|sind|waren)\s+.*\bwert\b",
         r"\bwie\s+hoch\s+(?:ist|war|sind|waren)\s+(?:der|die|das)\s+(?:preis|umsatz|gewinn|schaden|betrag|strafe|"
         r"kosten|budget|gehalt|verlust|schulden)\b",
     )),
