@@ -5,7 +5,8 @@
 Each run starts one fresh process per checkout, in turn (A B A B ...), so that drift of the machine
 hits both alike. A process indexes the seed article into a temporary folder, asks every seed gold
 question once to warm up, then times each question once more (warm answer, median in ms); the cold
-start is the wall time of ``python -m rag ask`` on that index (models loaded, one answer printed).
+start is the wall time of ``python -m rag ask`` on that index (models loaded, one answer printed) for
+``--question`` (default: a "how many" question).
 Only the API both checkouts share is used (``Settings``, ``Bot``), so any two versions compare.
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parents[1]
 SEED = "seeds/000_094a88c166a7f8c4.txt"
 GOLD = "tests/data/seed_gold.jsonl"
+COLD_QUESTION = "How many troops did Shoigu claim?"
 
 # Run inside each checkout: prints {"warm_ms": median, "index": folder}.
 CHILD = """
@@ -45,7 +47,7 @@ print(json.dumps({"warm_ms": statistics.median(ms), "index": str(tmp / "index")}
 """
 
 
-def one(checkout: Path, tmp: Path) -> dict[str, float]:
+def one(checkout: Path, tmp: Path, question: str = COLD_QUESTION) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(checkout), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     out = subprocess.run(
@@ -59,7 +61,7 @@ def one(checkout: Path, tmp: Path) -> dict[str, float]:
     got = json.loads(out.stdout.strip().splitlines()[-1])
     t0 = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "rag", "ask", "How many troops did Shoigu claim?", "--index-dir", got["index"]],
+        [sys.executable, "-m", "rag", "ask", question, "--index-dir", got["index"]],
         cwd=checkout,
         env=env,
         capture_output=True,
@@ -72,12 +74,13 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--baseline", type=Path, required=True, help="another checkout of this project")
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--question", default=COLD_QUESTION, help="the question the cold rag ask is timed on")
     args = p.parse_args()
     runs: dict[str, list[dict[str, float]]] = {"this": [], "baseline": []}
     for i in range(args.runs):
         for name, checkout in (("this", HERE), ("baseline", args.baseline.resolve())):
             with tempfile.TemporaryDirectory(prefix="rag-versions-") as tmp:
-                runs[name].append(one(checkout, Path(tmp)))
+                runs[name].append(one(checkout, Path(tmp), args.question))
         print(
             f"run {i + 1}: "
             + ", ".join(f"{n} {r[-1]['warm_ms']:.1f} ms / {r[-1]['cold_s']:.2f} s" for n, r in runs.items())

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answering import spanmodel, spans
+from rag.answering import extract, spanmodel, spans
 from rag.articles.chunking import sentences
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_094a88c166a7f8c4.txt"
@@ -92,3 +92,33 @@ def test_seed_question_short_answer_with_spans_on(seed_index: Path, encoders) ->
     assert not ans.abstained
     assert ans.short_answer is not None and "40.000 Soldaten" in ans.short_answer
     assert len(ans.short_answer) < 60
+
+
+STAGE = (
+    "Das Schauspielhaus Zürich setzt einen Frisch-Klassiker Homo Faber in der Regie von Bastian Kraft auf "
+    "den Spielplan, meldete die Nachrichtenagentur Ansa."
+)
+
+
+def test_who_candidates_are_cut_to_their_proper_names() -> None:
+    found = extract.candidates(STAGE, "who", "Wer inszeniert Homo Faber in Zürich?")
+    assert [c.text for c in found] == ["Frisch-Klassiker Homo Faber", "Bastian Kraft", "Nachrichtenagentur Ansa"]
+    names = spans.proper_names(STAGE, found)
+    assert [c.text for c in names] == ["Homo Faber", "Bastian Kraft", "Ansa"]
+    assert all(STAGE[c.start : c.end] == c.text for c in names)  # offsets into the sentence
+    # a capitalised common noun alone is no name; a name after an office stays whole
+    start = STAGE.index("Frisch-Klassiker")
+    noun = extract.Span(start, start + len("Frisch-Klassiker"), "Frisch-Klassiker")
+    assert spans.proper_names(STAGE, [noun]) == []
+    role = extract.candidates(SHOIGU, "who", "Wer sprach?")
+    assert [c.text for c in spans.proper_names(SHOIGU, role)] == [c.text for c in role]
+
+
+def test_without_hanta_who_candidates_stay_as_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    spans.tagger.cache_clear()
+    monkeypatch.setitem(sys.modules, "HanTa", None)
+    try:
+        found = extract.candidates(STAGE, "who", "Wer inszeniert Homo Faber in Zürich?")
+        assert spans.proper_names(STAGE, found) == found
+    finally:
+        spans.tagger.cache_clear()

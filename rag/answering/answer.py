@@ -228,7 +228,7 @@ class Answerer:
         qtype = question.asks
         cands = _new_information(question.text, typed) if qtype in ("who", "where", "role") else typed
         if qtype == "who":  # a name after an office is surely a person; other capitalised pairs may not be
-            cands = [c for c in cands if c.kind == "role-name"] or cands
+            cands = [c for c in cands if c.kind == "role-name"] or spans.proper_names(sentence, cands)
         if not cands:
             return None
         target = question.target

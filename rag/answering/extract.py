@@ -63,7 +63,8 @@ _ROLE = (
     r"Kremlchef|Vorsitzende|Vorsitzender|Militäranalysten|Analyst|Experte|President|Minister|Secretary|"
     r"spokesman|spokeswoman|Chancellor|Prime Minister)"
 )
-_NAME_TOKEN = r"[A-ZÄÖÜ][a-zäöüßé]+(?:-[A-ZÄÖÜ][a-zäöüß]+)?"
+# A name word, accented letters included ('Baldizón', 'Arsène', 'Łukasz').
+_NAME_TOKEN = r"[A-ZÀ-ÖØ-ÞĀ-Ž][a-zß-öø-ÿĀ-ž]+(?:-[A-ZÀ-ÖØ-ÞĀ-Ž][a-zß-öø-ÿĀ-ž]+)?"
 _ROLE_NAME = re.compile(
     rf"{_ROLE}(?:\s+(?:der|des|von)\s+\w+)?(?:,\s+({_NAME_TOKEN}(?:\s+\w+){{0,2}}),|\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})*))"
 )
