@@ -127,7 +127,7 @@ class Ranker:
                     lex_alt,
                 )  # fmt: skip
             )
-        rows = features.sentence_matrix(question, signals)
+        rows = features.sentence_matrix(question, signals, cross=trace is not None and not trace.same_lang)
         out = []
         for (p, a, b, rank), text, sim, z, sig, typed, row in zip(
             spans, texts, sims, base, signals, typed_all, rows, strict=True

@@ -16,9 +16,11 @@ from rag.answering import extract
 from rag.language.lexical import tokens
 from rag.types import Article, Passage, Question
 
-VERSION = 2
+VERSION = 3
 QTYPES = ("count", "when", "role", "who", "where")
 
+CROSS = ("cross_use_z", "cross_primary_z", "cross_chunk_z", "cross_overlap", "cross_names", "cross_bigrams",
+         "cross_overlap_alt")  # fmt: skip
 SENTENCE = (
     "use_z",  # second encoder's similarity to the question, standardised over the candidates
     "primary_z",  # embedding model's (stored) similarity, standardised
@@ -41,6 +43,9 @@ SENTENCE = (
     # idf-weighted share of the question's words the sentence holds as they are or as one of their
     # alternatives: an English word's German renderings, a German word's synonyms
     "overlap_alt",
+    # the same signals again for a question in another language than the articles' (0 otherwise), so
+    # the model can weigh them differently across languages
+    *CROSS,
 )
 
 ANSWERABLE = (
@@ -124,8 +129,9 @@ def zs(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
-def sentence_matrix(question: Question, cands: Sequence[Candidate]) -> np.ndarray:
-    """One row of ``SENTENCE`` features per candidate."""
+def sentence_matrix(question: Question, cands: Sequence[Candidate], cross: bool = False) -> np.ndarray:
+    """One row of ``SENTENCE`` features per candidate; ``cross``: the question is in another language
+    than the articles."""
     n = len(cands)
     use = np.array([c.use for c in cands], dtype=np.float64)
     prim = np.array([c.primary for c in cands], dtype=np.float64)
@@ -136,6 +142,8 @@ def sentence_matrix(question: Question, cands: Sequence[Candidate]) -> np.ndarra
     best_p, best_u = int(np.argmax(prim)), int(np.argmax(use))
     for i, c in enumerate(cands):
         typed = [float(c.typed and qtype == t) for t in QTYPES]
+        named = names_found(names, c.text) if names else 0.0
+        k = float(cross)
         out[i] = [
             use_z[i],
             prim_z[i],
@@ -151,11 +159,18 @@ def sentence_matrix(question: Question, cands: Sequence[Candidate]) -> np.ndarra
             float(i == best_u),
             *typed,
             c.count_match,
-            names_found(names, c.text) if names else 0.0,
+            named,
             c.bigrams,
             c.numbers,
             c.rarest,
             c.overlap_alt,
+            k * use_z[i],
+            k * prim_z[i],
+            k * chunk_z[i],
+            k * c.overlap,
+            k * named,
+            k * c.bigrams,
+            k * c.overlap_alt,
         ]
     return out
 
