@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.extract import candidates, conflicting_origin, counted, numbers_in, origins, question_type, stated_as
+from rag.answering.extract import candidates, conflicting_origin, counted, numbers_in, origins, stated_as
+from rag.answering.question import question_type
 
 ANALYSTS = (
     "Zwei Militäranalysten, schreibt Ansa, interviewt von der AFP, Wassili Kachin e Alexander Goltzschätzen, "
@@ -73,7 +74,8 @@ def test_what_a_number_phrase_counts() -> None:
 
 
 def test_a_date_question_needs_a_calendar_date() -> None:
-    from rag.answering.extract import asks_for_date, is_calendar_date
+    from rag.answering.extract import is_calendar_date
+    from rag.answering.question import asks_for_date
 
     assert asks_for_date("An welchem Datum fand das Telefonat statt?")
     assert asks_for_date("On what date was the treaty signed?")

@@ -2,12 +2,16 @@
 an English question over German articles the German words it is searched and matched by.
 
 Everything after this reads the ``Question``: the search (its German terms), the evidence ranking
-(its words and renderings), answerability (its names, the type asked) and the short answer.
+(its words and renderings), answerability (its names, the type asked) and the short answer. The
+patterns that tell what a question asks for (its type, what a 'how many' counts, whether a calendar
+date is asked) are here; the measure it asks for is read by ``quantity``.
 """
 
 from __future__ import annotations
 
-from rag.answering import extract, features, quantity
+import re
+
+from rag.answering import features, quantity
 from rag.language import dictionary as ding
 from rag.language.lexical import detect_language, tokens
 from rag.language.thesaurus import Thesaurus
@@ -26,10 +30,10 @@ def read(
     German; ``thesaurus`` gives a German question's words their synonyms."""
     searched = searched or asked
     lang = detect_language(searched)
-    asks = extract.question_type(asked)
+    asks = question_type(asked)
     text = read_as(asked, searched)  # a follow-up is read with the question it continues
     if text != asked and asks == "other":
-        asks = extract.question_type(text)
+        asks = question_type(text)
     measure = quantity.asked(text)
     if measure is not None and asks not in ("count", "when"):
         asks = "when" if measure == "year" else "count"  # 'What share of ...?', 'Wie teuer ...?'
@@ -45,9 +49,9 @@ def read(
         searched=searched,
         lang=lang,
         asks=asks,
-        target=extract.count_target(text) if asks == "count" else None,
+        target=count_target(text) if asks == "count" else None,
         measure=measure,
-        asks_date=asks == "when" and extract.asks_for_date(text),
+        asks_date=asks == "when" and asks_for_date(text),
         names=tuple(features.question_names(text)),
         words=frozenset(tokens(text, "de")) | frozenset(tokens(text, "en")),
         numbers=frozenset(features.numbers_of(text)),
@@ -55,3 +59,90 @@ def read(
         german=german,
         alternatives=alternatives,
     )
+
+
+_WH = re.compile(
+    r"\b(what|which|who|whom|whose|when|where|how|why|wer|wen|wem|wessen|wann|wo|wohin|woher|wie|wieviele?|"
+    r"welche[mnrs]?|warum|weshalb|wieso)\b",
+    re.IGNORECASE,
+)
+_TYPES = (
+    (
+        "count",
+        r"\bhow\s+(many|much)\b|\bwie\s*viele?\b|\bwieviele?\b|\bwhat\s+number\b|\banzahl\b|"
+        r"\bwie\s+(hoch|groß|gross|stark|alt)\b|\bhow\s+(large|big|high|old)\b|\bpopulation\b|\beinwohnerzahl\b",
+    ),
+    (
+        "when",
+        r"\bwhen\b|\bwhat\s+(year|date|day|month|time|period)\b|\bwhich\s+(year|date|day|month|period)\b|"
+        r"\bwann\b|\bin\s+welchem\s+(jahr|monat|zeitraum)\b|\ban\s+welchem\s+(tag|datum)\b|\bseit\s+wann\b|"
+        r"\bhow\s+long\b|\bwie\s+lange\b|\binnerhalb\s+welche|\bwelchen\s+zeitraum\b",
+    ),
+    (
+        "role",
+        r"\bwhat\s+(position|office|post|role|title|job)\b|\bwhich\s+(position|office|post|title)\b|"
+        r"\bwelche[sn]?\s+(amt|posten|funktion|position|titel|rolle)\b",
+    ),
+    (
+        "who",
+        r"\bwho(m|se)?\b|\bwer\b|\bwen\b|\bwem\b|\bwhich\s+(person|minister|official|leader|analysts?)\b|"
+        r"\bwelche[rs]?\s+(person|minister|politiker|analyst)",
+    ),
+    (
+        "where",
+        r"\bwhere\b|\bwo\b|\bwohin\b|\bwoher\b|\bin\s+which\s+(city|country|place|region)\b|"
+        r"\bin\s+welche[mn]?\s+(stadt|land|ort|region)\b|\bto\s+which\s+country\b",
+    ),
+)
+
+
+def question_type(question: str) -> str:
+    """'count', 'when', 'role', 'who', 'where' or 'other', read first at the question's first
+    question word (with the word before it: 'in which year'), so a relative clause later on ('what
+    position does the man who ...') does not decide it; then in the whole question ('what was the
+    name of the player who ...')."""
+    whole = question.lower()
+    m = _WH.search(whole)
+    if m:
+        before = whole[: m.start()].split()[-1:]
+        opening = " ".join([*before, *whole[m.start() :].split()[:4]])
+        for name, pattern in _TYPES:
+            if re.search(pattern, opening):
+                return name
+    for name, pattern in _TYPES:
+        if re.search(pattern, whole):
+            return name
+    return "other"
+
+
+_TARGET = re.compile(
+    r"(?:how\s+many|wie\s*viele|wieviele)\s+((?:[\w-]+\s+){0,2}?[\w-]+?)"
+    r"(?=\s+(?:did|do|does|is|are|was|were|has|have|had|will|would|can|could|in|of|on|at|to|for|from|"
+    r"died|make|made|killed|sent|reported|interviewed|cited|deployed|"
+    r"hat|haben|hatte|hatten|ist|sind|war|waren|wird|werden|wurden|will|wollen|gab|gibt|starben|schicken|"
+    r"schätzen|kamen|sollen|soll|laut|nach|im|in|an|von)\b|\s*[?.]|$)"
+    r"|wie\s+(?:hoch|groß|gross)\s+(?:ist|sind|war|waren)\s+(?:der|die|das|den)?\s*([\w-]+)",
+    re.IGNORECASE,
+)
+
+
+def count_target(question: str) -> str | None:
+    """The thing a 'how many' question counts ('war vehicles', 'Soldaten'), if it names one."""
+    m = _TARGET.search(question)
+    if not m:
+        return None
+    target = (m.group(1) or m.group(2) or "").strip()
+    words = [w for w in target.split() if w.lower() not in {"more", "additional", "weitere", "mehr", "laut"}]
+    return " ".join(words) or None
+
+
+_ASKS_DATE = re.compile(
+    r"\b(?:what|which)\s+(?:date|day)\b|\bon\s+what\s+date\b|\ban\s+welchem\s+(?:tag|datum)\b|"
+    r"\bwelches\s+datum\b|\bzu\s+welchem\s+datum\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_date(question: str) -> bool:
+    """'On what date ...', 'An welchem Tag ...': a calendar date is the answer, not a period."""
+    return bool(_ASKS_DATE.search(question))
