@@ -37,6 +37,9 @@ def test_what_a_question_asks_is_read_once() -> None:
     dated = read("An welchem Tag telefonierte Biden mit Putin?")
     assert (dated.lang, dated.asks, dated.asks_date) == ("de", "when", True)
     assert set(dated.names) == {"Tag", "Biden", "Putin"}
+    # what is counted after 'of the ...'s': not 'of'
+    assert read("How many of the Independent's journalists will lose their jobs?").target == "journalists"
+    assert read("How much did Geely pay for Volvo?").measure == "money"
 
 
 def test_a_follow_up_is_read_with_the_question_it_continues() -> None:

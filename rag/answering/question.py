@@ -116,7 +116,9 @@ def question_type(question: str) -> str:
 
 
 _TARGET = re.compile(
-    r"(?:how\s+many|wie\s*viele|wieviele)\s+((?:[\w-]+\s+){0,2}?[\w-]+?)"
+    # 'how many of the paper's journalists', 'wie viele der Journalisten': what is counted follows
+    r"(?:how\s+many|wie\s*viele|wieviele)\s+(?:of\s+(?:the|its|their|his|her)\s+(?:[\w-]+['’]s\s+)?|der\s+|dieser\s+)?"
+    r"((?:[\w-]+\s+){0,2}?[\w-]+?)"
     r"(?=\s+(?:did|do|does|is|are|was|were|has|have|had|will|would|can|could|in|of|on|at|to|for|from|"
     r"died|make|made|killed|sent|reported|interviewed|cited|deployed|"
     r"hat|haben|hatte|hatten|ist|sind|war|waren|wird|werden|wurden|will|wollen|gab|gibt|starben|schicken|"
