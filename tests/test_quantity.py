@@ -59,6 +59,7 @@ def test_the_measure_a_question_asks_for(question: str, measure: str | None) -> 
         ("fünf bis zehn Jahre", "time", "fünf bis zehn Jahre"),
         ("400 oder 500 Kilometer lang", "length", "400 oder 500 Kilometer"),
         ("15.05 Uhr", "clock", "15.05 Uhr"),
+        ("100 m Hürden", "length", "100 m"),
         ("40.000 Soldaten", None, "40.000 Soldaten"),
     ],
 )

@@ -36,7 +36,7 @@ _UNIT_AFTER = {k: re.compile(rf"(?:{v})(?![\w/²])", re.IGNORECASE) for k, v in 
 _UNIT_NAMED = {k: re.compile(rf"(?<!\w)(?:{v})(?![\w/²])", re.IGNORECASE) for k, v in _UNITS.items()}
 _BEFORE_NUMBER = {"money": re.compile(r"(?:€|\$|£|US-\$|USD|EUR|CHF)\s*$", re.IGNORECASE)}
 _SCALE = re.compile(
-    r"(?:Millionen|Million|Mio\.?|Milliarden|Milliarde|Mrd\.?|Billionen|Tausend|million|billion|thousand|bn|m)\s+",
+    r"(?:Millionen|Million|Mio\.?|Milliarden|Milliarde|Mrd\.?|Billionen|Tausend|million|billion|thousand|bn)\s+",
     re.IGNORECASE,
 )
 _NUMBER_START = re.compile(
@@ -177,8 +177,9 @@ def _read(text: str) -> tuple[str | None, int]:
         if pattern.search(text[: m.start()]):
             return name, len(text)
     at = m.end() + len(text[m.end() :]) - len(text[m.end() :].lstrip())
-    at += len(_FILLER.match(text, at).group(0))  # type: ignore[union-attr]
-    at += len(_SCALE.match(text, at).group(0)) if _SCALE.match(text, at) else 0  # type: ignore[union-attr]
+    for skipped in (_FILLER, _SCALE):  # '20 bis 30', 'Millionen': the unit comes after them
+        found = skipped.match(text, at)
+        at = found.end() if found else at
     for name, pattern in _UNIT_AFTER.items():
         unit = pattern.match(text, at)
         if unit:
