@@ -107,7 +107,8 @@ class Answerer:
         exam = self.examine(question, passages, articles, trace)
         ranked = exam.ranked
         if exam.abstain:
-            return Answer(shown, not_said(shown), None, True, [], list(passages), searched)
+            missing = _missing_kind(question, ranked) if ranked else None
+            return Answer(shown, not_said(shown, missing), None, True, [], list(passages), searched)
         margin = 0.6
         if self.model is None:
             ranked = self._prefer_counted_target(question, ranked, TARGET_MARGIN)
@@ -262,6 +263,14 @@ def _prefer_measured(question: Question, ranked: list[Evidence], margin: float) 
         if ev.typed and ev.score >= ranked[0].score - margin:
             return [ev, *ranked[:k], *ranked[k + 1 :]]
     return ranked
+
+
+def _missing_kind(question: Question, ranked: list[Evidence]) -> str | None:
+    """The kind of answer the question asks for that the two best sentences do not name (a measure,
+    a date, a number), for saying so; None when they name it or none is asked."""
+    if not _type_missing(question, ranked):
+        return None
+    return question.measure or ("when" if question.asks_date else "count")
 
 
 def _type_missing(question: Question, ranked: list[Evidence]) -> bool:

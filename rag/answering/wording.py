@@ -14,10 +14,16 @@ def quote(article: Article, start: int, end: int) -> str:
     return article.text[start:end]
 
 
-def not_said(question: str) -> str:
-    if detect_language(question) == "de":
-        return f"Die indexierten Artikel sagen dazu nichts: keine Stelle beantwortet „{question.strip()}“."
-    return f'The indexed articles don\'t say: no passage answers "{question.strip()}".'
+def not_said(question: str, missing: str | None = None) -> str:
+    """The reply when no passage answers; ``missing``: the kind of answer asked for that the closest
+    passages do not name ('money', 'date', 'count', ...), said after it."""
+    german = detect_language(question) == "de"
+    said = _MEASURE.get(missing or "") or _KIND.get(missing or "")
+    if german:
+        why = f" (die nächsten Stellen nennen {said[1]})" if said else ""
+        return f"Die indexierten Artikel sagen dazu nichts: keine Stelle beantwortet „{question.strip()}“{why}."
+    why = f" (the closest passages name no {said[0]})" if said else ""
+    return f'The indexed articles don\'t say: no passage answers "{question.strip()}"{why}.'
 
 
 _KIND = {  # what a typed question asks for: (English, German)
