@@ -139,8 +139,9 @@ def test_the_amount_of_money_asked_is_the_short_answer(four_articles: Bot) -> No
 
 def test_a_weight_asked_in_english_is_the_weight(four_articles: Bot) -> None:
     answer = four_articles.ask("How heavy are the silver reserves in Freiberg?")
-    assert answer.short_answer == "90 Tonnen"
-    assert "90 Tonnen" in answer.answer
+    assert answer.short_answer == "90 Tonnen"  # as the article has it
+    assert answer.answer.splitlines()[0].startswith("90 tonnes")  # shown in English notation
+    assert "90 Tonnen Silber" in answer.citations[0].quote and Path(answer.citations[0].source).name == "mine.txt"
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,8 @@ class Examination:
     vector: np.ndarray | None = None
     probability: float | None = None
     abstain: bool = False
+    # the kind of answer asked for that the two best sentences do not name ('money', 'when', 'count')
+    missing: str | None = None
 
 
 class Answerer:
@@ -75,7 +77,8 @@ class Answerer:
         if not ranked:
             return Examination(ranked, abstain=True)
         if self.model is None:
-            return Examination(ranked, abstain=self._abstain(question, trace.confidence, ranked, trace))
+            abstain = self._abstain(question, trace.confidence, ranked, trace)
+            return Examination(ranked, abstain=abstain, missing=_missing_kind(question, ranked))
         scores = self.model.sentence_scores(np.array([e.row for e in ranked]))
         ranked = [dataclasses.replace(e, score=float(s)) for e, s in zip(ranked, scores, strict=True)]
         ranked.sort(key=lambda e: -e.score)
@@ -96,7 +99,8 @@ class Answerer:
             trace.hits[0].lexical if trace.hits else 0.0,
         )
         prob = self.model.answerable_probability(vector)
-        return Examination(ranked, vector, prob, prob < self.model.threshold or _type_missing(question, ranked))
+        missing = _missing_kind(question, ranked)
+        return Examination(ranked, vector, prob, prob < self.model.threshold or missing is not None, missing)
 
     def answer(
         self, question: Question, passages: Sequence[Passage], articles: Mapping[str, Article], trace: Trace
@@ -107,8 +111,7 @@ class Answerer:
         exam = self.examine(question, passages, articles, trace)
         ranked = exam.ranked
         if exam.abstain:
-            missing = _missing_kind(question, ranked) if ranked else None
-            return Answer(shown, not_said(shown, missing), None, True, [], list(passages), searched)
+            return Answer(shown, not_said(shown, exam.missing), None, True, [], list(passages), searched)
         margin = 0.6
         if self.model is None:
             ranked = self._prefer_counted_target(question, ranked, TARGET_MARGIN)

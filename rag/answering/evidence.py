@@ -60,7 +60,7 @@ class Ranker:
         """Sentences of the top passages, best first: retrieval score of the chunk holding the
         sentence, the sentence's own similarity to the question, shared words, and whether it
         holds an answer of the asked type."""
-        qtype, qtext, qtok, alts = question.asks, question.text, question.words, question.alternatives
+        qtext, qtok, alts = question.text, question.words, question.alternatives
         weight = _term_weights(qtok, trace.idf if trace else None)
         spans: list[tuple[Passage, int, int, int]] = []
         seen: set[tuple[str, int]] = set()
@@ -93,10 +93,7 @@ class Ranker:
         )
         base = self.settings.sentence_weight * zscore(rank_sims) + self.settings.chunk_weight * zscore(chunk_scores)
         prim = primary if primary is not None else sims
-        typed_all = [
-            extract.candidates(t, qtype, qtext, question.measure, question.target) if qtype != "other" else []
-            for t in texts
-        ]
+        typed_all = [extract.typed_spans(t, question) for t in texts]
         count = self._count_match(question.target, typed_all)
         signals = []
         rare = max(weight, key=lambda t: weight[t]) if weight else None

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answering import quantity
+from rag.types import Question
 
 _NUMWORDS = (
     "zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|"
@@ -159,6 +160,13 @@ def _name_end(sentence: str, start: int, end: int) -> int:
     while len(words) > 1 and words[-1].group(0) in _CLAUSE_OPENERS:
         words.pop()
     return start + words[-1].end() if words else end
+
+
+def typed_spans(sentence: str, question: Question) -> list[Span]:
+    """The answer-shaped spans of ``sentence`` for what ``question`` asks (none for an untyped one)."""
+    if question.asks == "other":
+        return []
+    return candidates(sentence, question.asks, question.text, question.measure, question.target)
 
 
 def candidates(

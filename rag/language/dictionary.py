@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.language.lexical import _QUESTION_WORDS, _STOP, LEXICAL_VERSION, tokens, words
-from rag.language.resources import Once, derived
+from rag.language.resources import Once, derived_from_lines
 
 log = logging.getLogger(__name__)
 
@@ -254,13 +254,8 @@ def open_dictionary(path: Path, cache_dir: Path | None) -> Dictionary | None:
         )
         return None
 
-    def parse() -> Dictionary:
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            return Dictionary.from_lines(lines)
-
     try:
-        version = f"{TABLE_VERSION}-{LEXICAL_VERSION}"
-        return derived(path, cache_dir, "ding", version, Dictionary.read_table, parse, Dictionary.write_table)
+        return derived_from_lines(path, cache_dir, "ding", f"{TABLE_VERSION}-{LEXICAL_VERSION}", Dictionary)
     except OSError as exc:
         log.warning(
             "Cannot read the German-English dictionary %s (%s); English questions search "

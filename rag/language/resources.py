@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+L = TypeVar("L", bound="LineResource")
 log = logging.getLogger(__name__)
 
 
@@ -41,6 +42,28 @@ def derived(
         except OSError as exc:
             log.debug("could not keep the %s table in %s: %s", name, cached, exc)
     return made
+
+
+class LineResource(Protocol):
+    """A resource parsed from a text file's lines and kept as a derived table."""
+
+    @classmethod
+    def from_lines(cls: type[L], lines: Iterable[str]) -> L: ...
+
+    @classmethod
+    def read_table(cls: type[L], path: Path) -> L: ...
+
+    def write_table(self, path: Path) -> None: ...
+
+
+def derived_from_lines(source: Path, cache_dir: Path | None, name: str, version: str, kind: type[L]) -> L:
+    """``derived`` for a resource ``kind`` parses from the lines of ``source``."""
+
+    def parse() -> L:
+        with source.open(encoding="utf-8", errors="replace") as lines:
+            return kind.from_lines(lines)
+
+    return derived(source, cache_dir, name, version, kind.read_table, parse, kind.write_table)
 
 
 class Once(Generic[T]):

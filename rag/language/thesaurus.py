@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.language.lexical import LEXICAL_VERSION, tokens
-from rag.language.resources import Once, derived
+from rag.language.resources import Once, derived_from_lines
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,8 @@ def open_thesaurus(path: Path, cache_dir: Path | None = None) -> Thesaurus | Non
     stemming the file takes about 2 s, reading the table 0.1 s); None with a warning when the file
     cannot be read."""
 
-    def parse() -> Thesaurus:
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            return Thesaurus.from_lines(lines)
-
     try:
-        version = f"{TABLE_VERSION}-{LEXICAL_VERSION}"
-        return derived(path, cache_dir, "thesaurus", version, Thesaurus.read_table, parse, Thesaurus.write_table)
+        return derived_from_lines(path, cache_dir, "thesaurus", f"{TABLE_VERSION}-{LEXICAL_VERSION}", Thesaurus)
     except OSError as exc:
         log.warning(
             "The German thesaurus %s cannot be read (%s); install it with: apt-get install openthesaurus-de-text "

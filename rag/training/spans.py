@@ -52,11 +52,7 @@ def examples(answerer: Answerer, items: Sequence[XQuADItem], root: Path) -> list
             continue
         sentence = text[sent.start : sent.end]
         question = read(it.question)
-        typed = (
-            extract.candidates(sentence, question.asks, it.question, question.measure, question.target)
-            if question.asks != "other"
-            else []
-        )
+        typed = extract.typed_spans(sentence, question)
         today = answerer.typed_short(question, sentence, typed)
         cands, x = answerer.span_rows(question, sentence, today)
         f1 = np.array([token_f1(c.text, it.answer) for c in cands])
