@@ -23,10 +23,10 @@ from typing import Any
 from rag.answering.evidence import VectorMemo
 from rag.config import Settings
 from rag.pipeline import make_encoders
+from rag.training.bench import Bench
 from rag.training.evaluate import XQuADItem, covers, load_xquad
 from rag.training.quality import XQUAD_DIR
 from rag.training.report import LANGS
-from rag.training.train import Bench
 
 GRID = [round(0.1 * i, 1) for i in range(11)]
 SHOWN = 5

@@ -75,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="keep the indexes here and update them on the next run (default: a temporary folder)",
     )
-    tr = sub.add_parser("train", help="fit the answer models on XQuAD-dev (bench/data) and write them")
+    tr = sub.add_parser(
+        "train", help="fit the answer models on XQuAD-dev and the news training questions (bench/data), write them"
+    )
     tr.add_argument("--out", type=Path, default=Path("rag/answering/models/answer.json"), help="model file to write")
     tr.add_argument("--workdir", type=Path, default=Path("bench/cache/train"), help="indexes kept between runs")
     tr.add_argument(
@@ -221,12 +223,12 @@ def _eval(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.training.quality import XQUAD_DIR
+    from rag.training.quality import NEWS_DIR, XQUAD_DIR
     from rag.training.report import tables
     from rag.training.train import train
 
     _need_data(XQUAD_DIR / "questions.jsonl")
-    report = train(settings, args.workdir, args.out, XQUAD_DIR, args.report)
+    report = train(settings, args.workdir, args.out, XQUAD_DIR, args.report, news=NEWS_DIR)
     print(tables({"heldout": report, "seconds": 0.0}).rsplit("\n", 1)[0])
     return 0
 

@@ -123,6 +123,7 @@ class Question:
     # Per word stem, other stems a sentence may say it by: the dictionary's German renderings of an
     # English word, the thesaurus's synonyms of a German one.
     alternatives: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    speaker: str | None = None  # whose words are asked for: 'Macron' in 'What did Macron say ...?'
 
     @property
     def text(self) -> str:

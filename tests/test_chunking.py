@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, SEED
 
-from rag.articles.chunking import article_sentences, chunk_article, paragraphs, sentences, widen
+from rag.articles.chunking import article_sentences, chunk_article, dateline_start, paragraphs, sentences, widen
 from rag.articles.ingest import make_article
 
 XQUAD = ROOT / "bench" / "data" / "xquad-dev" / "articles"
@@ -177,3 +177,34 @@ def test_a_passage_grows_first_toward_the_sentences_most_like_the_question(encod
     assert plain[0] == hit.start and plain[1] > hit.end  # in turn, the next sentence comes first
     assert asked == (before.start, hit.end)  # the sentence that answers comes first
     assert widen(text, hit.start, hit.end, budget, relevance[:-1]) == plain  # scores of another text: ignored
+
+
+@pytest.mark.parametrize(
+    ("text", "body"),
+    [
+        (
+            "Teamspieler nach seinem Tor verletzt ausgewechselt. Stoke-on-Trent – Das Heimspiel war hart.",
+            "Stoke-on-Trent",
+        ),
+        ("Forscher bewerten Freundschaften. Tel Aviv –  Forscher der Universität haben Daten gesammelt.", "Tel Aviv"),
+        ("Der Glücksspielkonzern baut aus. Wien/Gumpoldskirchen – Der Konzern will mehr.", "Wien/Gumpoldskirchen"),
+        ('"Ich will etwas Festes", sagt der Regisseur. Hollywood – Inmitten steigender Beliebtheit.', "Hollywood"),
+    ],
+)
+def test_a_news_body_is_found_after_its_teaser(text: str, body: str) -> None:
+    """The teaser sentences come before the dateline; the body starts at it."""
+    at = dateline_start(text)
+    assert at is not None and text[at:].startswith(body)
+    assert any(s.start == at for s in sentences(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Agenturgründern gelingt Marketing-Stunt – Kontroverse App versprach einfache Organisation.",
+        "Die Verteidigung der Panthers gab nur 308 Punkte ab. Kawann Short führte das Team an.",
+        "Knowm bietet Chip für 220 Dollar an – Berechnungen nach Hebb'schem Prinzip.",
+    ],
+)
+def test_a_title_dash_or_plain_text_is_no_dateline(text: str) -> None:
+    assert dateline_start(text) is None

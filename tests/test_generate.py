@@ -461,7 +461,7 @@ def test_the_chat_page_says_the_articles_do_not_say_when_the_model_finds_no_answ
     ask(at, "What did Macron say about the troops?")  # the article never names Macron
     reply = at.chat_message[1]
     assert visible(reply.markdown[0].value) == (
-        'The indexed articles don\'t say: no passage answers "What did Macron say about the troops?".'
+        'The indexed articles never mention Macron: no passage answers "What did Macron say about the troops?".'
     )
     assert "NO_ANSWER" not in "\n".join(visible(m.value) for m in reply.markdown)
     assert reply.expander[0].label == "Nearest passages (not an answer)" and not marked(at)

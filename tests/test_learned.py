@@ -58,6 +58,9 @@ def test_shipped_model_loads_and_names_its_training(encoders) -> None:  # type: 
     assert model.fits([e.name for e in encoders])
     info = model.info
     assert info["heldout"]["en"]["abstain_on_answerable"] <= 0.06
+    # Fitted on the news training questions too, with their on-topic questions the articles leave open.
+    assert "news" in info["data"] and info["on_topic_unanswerable"] >= 80
+    assert info["heldout_news"]["de"]["abstain_on_answerable"] <= 0.06
     # A round trip through JSON keeps every number.
     again = AnswerModel.from_json(json.loads(json.dumps(model.to_json())))
     row = np.linspace(-1, 1, len(features.SENTENCE))
@@ -76,6 +79,10 @@ def test_questions_about_things_the_article_never_names_are_declined(seed_bot) -
         ans = seed_bot.ask(q)
         assert ans.abstained, (q, ans.answer)
         assert ans.citations == [] and ans.short_answer is None
+    # Whose words were asked for, when no article names them, is said.
+    assert "never mention Macron" in seed_bot.ask("What did Macron say about the troops?").answer
+    german = seed_bot.ask("Was hat Macron zu den Truppen gesagt?")
+    assert german.abstained and "erwähnen Macron nicht" in german.answer
 
 
 def test_answerable_seed_questions_are_answered_with_the_learned_model(seed_bot) -> None:  # type: ignore[no-untyped-def]
@@ -92,15 +99,16 @@ def test_held_out_folds_and_constructed_unanswerable_questions(encoders, tmp_pat
     """Two articles, two folds: each fold's questions are asked of an index without its article and of
     the full index with the answer's paragraph taken out; models are fitted without the fold."""
     from rag.config import Settings
+    from rag.training.bench import Bench
     from rag.training.evaluate import load_xquad, same_file
     from rag.training.quality import XQUAD_DIR, select
-    from rag.training.train import Bench, fit_all, heldout_answers, heldout_report
+    from rag.training.train import fit_all, heldout_answers, heldout_report
 
     items, names = select(load_xquad(XQUAD_DIR), articles=2, limit=10)
     bench = Bench(Settings(), encoders, items, XQUAD_DIR, tmp_path, folds=2)
     assert {bench.fold(it) for it in items} == {0, 1}
     names_ = [e.name for e in encoders]
-    fitted = fit_all(bench, names_)
+    fitted = fit_all([bench], names_)
     assert set(fitted.by_fold) == {0, 1}
     answerable, other_articles, other_paragraph = heldout_answers(bench, fitted.by_fold)
     for it, ans, una, off in zip(items, answerable, other_articles, other_paragraph, strict=True):

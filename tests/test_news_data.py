@@ -104,3 +104,23 @@ def test_metadata_questions_ask_a_known_field(questions: list[dict[str, Any]], t
         if "signature" in q:
             assert q["signature"] in texts[q["article"]], q["id"]
     assert set(fields) == {"date", "author", "site"}
+
+
+def test_training_questions_are_verbatim_and_about_other_articles(
+    questions: list[dict[str, Any]], texts: dict[str, str]
+) -> None:
+    """``train.jsonl`` (what the answer models are fitted on) asks about articles no question of the
+    check set touches, so the news figures stay held out; its facts are verbatim like the check set's."""
+    lines = (DATA / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    train = [json.loads(line) for line in lines if line.strip()]
+    checked = {q["article"] for q in questions if "article" in q} | {
+        a for q in questions for a in q.get("articles", ())
+    }
+    assert len({q["id"] for q in train}) == len(train) >= 300
+    assert {q["article"] for q in train}.isdisjoint(checked)
+    kinds = collections.Counter((q["kind"], q["lang"]) for q in train)
+    assert min(kinds.values()) >= 40 and set(kinds) == {
+        (k, lang) for k in ("fact", "unanswerable") for lang in ("en", "de")
+    }
+    for q in of_kind(train, "fact"):
+        assert q["evidence"] in texts[q["article"]] and q["answer"] in q["evidence"], q["id"]

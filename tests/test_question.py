@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.question import read
+from rag.answering.question import read, speaker_of
 from rag.answering.wording import no_short_answer
 from rag.config import Settings
 from rag.language import thesaurus
@@ -129,3 +129,20 @@ def test_indexing_makes_the_language_tables_for_the_first_question(
     (ding,) = (tmp_path / "cache").glob("ding-*.tsv")
     (synonyms,) = (tmp_path / "cache").glob("thesaurus-*.tsv")
     assert "trupp" in ding.read_text(encoding="utf-8") and "chefdiplomat" in synonyms.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("What did Macron say about the troops?", "Macron"),
+        ("What did Joe Biden tell Putin?", "Joe Biden"),
+        ("Was sagte Stoltenberg über die Truppen?", "Stoltenberg"),
+        ("Was hat Macron zu den Truppen gesagt?", "Macron"),
+        ("What did the Kremlin announce?", None),  # no capitalised name right after the verb
+        ("Was hat der Minister gesagt?", None),
+        ("Was hat Russland an der Grenze stationiert?", None),  # a deed, not words
+        ("How many troops did Shoigu claim?", None),
+    ],
+)
+def test_whose_words_are_asked_for(text: str, speaker: str | None) -> None:
+    assert speaker_of(text) == speaker

@@ -44,6 +44,8 @@ class Examination:
     abstain: bool = False
     # the kind of answer asked for that the two best sentences do not name ('money', 'when', 'count')
     missing: str | None = None
+    # whose words the question asks for when no article names them ('Macron'): declined as such
+    absent: str | None = None
 
 
 class Answerer:
@@ -76,6 +78,8 @@ class Answerer:
         ranked = self.ranker.rank(question, passages, articles, trace)
         if not ranked:
             return Examination(ranked, abstain=True)
+        if question.speaker and features.known_share(question.speaker.split(), question.alternatives, trace.idf) == 0:
+            return Examination(ranked, abstain=True, absent=question.speaker)
         if self.model is None:
             abstain = self._abstain(question, trace.confidence, ranked, trace)
             return Examination(ranked, abstain=abstain, missing=_missing_kind(question, ranked))
@@ -111,7 +115,7 @@ class Answerer:
         exam = self.examine(question, passages, articles, trace)
         ranked = exam.ranked
         if exam.abstain:
-            return Answer(shown, not_said(shown, exam.missing), None, True, [], list(passages), searched)
+            return Answer(shown, not_said(shown, exam.missing, exam.absent), None, True, [], list(passages), searched)
         margin = 0.6
         if self.model is None:
             ranked = self._prefer_counted_target(question, ranked, TARGET_MARGIN)

@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.answering import extract, features
 from rag.answering.retrieve import READ_PASSAGES, Trace, zscore
-from rag.articles.chunking import article_sentences
+from rag.articles.chunking import article_sentences, dateline_start
 from rag.config import AnswerSettings
 from rag.language.lexical import tokens
 from rag.types import Article, Passage, Question
@@ -106,6 +106,8 @@ class Ranker:
             prev = k - 1 if k > 0 and spans[k - 1][0] is p else -1
             nxt = k + 1 if k + 1 < len(spans) and spans[k + 1][0] is p else -1
             rarest = float(bool(rare and rare in stoks))
+            art = articles[p.article_id].text
+            body = dateline_start(art)
             signals.append(
                 features.Candidate(
                     text,
@@ -122,6 +124,9 @@ class Ranker:
                     features.numbers_found(qnumbers, text),
                     rarest,
                     lex_alt,
+                    not art[: spans[k][1]].strip(),
+                    body is not None and spans[k][1] < body,
+                    body is not None and spans[k][1] == body,
                 )  # fmt: skip
             )
         rows = features.sentence_matrix(question, signals, cross=trace is not None and not trace.same_lang)

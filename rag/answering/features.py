@@ -16,7 +16,7 @@ from rag.answering import extract
 from rag.language.lexical import tokens
 from rag.types import Article, Passage, Question
 
-VERSION = 3
+VERSION = 4
 QTYPES = ("count", "when", "role", "who", "where")
 
 CROSS = ("cross_use_z", "cross_primary_z", "cross_chunk_z", "cross_overlap", "cross_names", "cross_bigrams",
@@ -43,6 +43,11 @@ SENTENCE = (
     # idf-weighted share of the question's words the sentence holds as they are or as one of their
     # alternatives: an English word's German renderings, a German word's synonyms
     "overlap_alt",
+    # where it stands in its article: the first sentence; the teaser before a news body's dateline
+    # (it sums the story up and names its people, rarely the fact asked); the dateline sentence
+    "first",
+    "teaser",
+    "dateline",
     # the same signals again for a question in another language than the articles' (0 otherwise), so
     # the model can weigh them differently across languages
     *CROSS,
@@ -56,7 +61,10 @@ ANSWERABLE = (
     "margin",  # its lead over the next candidate
     "top_overlap",
     "same_lang",
-    "known_terms",  # idf-weighted share of the question's words found anywhere in the articles (same language)
+    # idf-weighted share of the question's words found anywhere in the articles (same language); for
+    # a question in another language, the share of its names the articles know, as written or as one
+    # of the dictionary's renderings ('Warsaw' as 'Warschau'; 'Macron' not at all)
+    "known_terms",
     "has_names",
     # Share of the question's capitalised words found in the passages read and in the chosen
     # sentence, for a question in another language (mostly names) and in the articles' (names and nouns).
@@ -122,6 +130,9 @@ class Candidate:
     numbers: float = 0.0
     rarest: float = 0.0
     overlap_alt: float = 0.0
+    first: bool = False  # the article's first sentence
+    teaser: bool = False  # before the article's dateline
+    dateline: bool = False  # opens with the dateline
 
 
 def zs(x: np.ndarray) -> np.ndarray:
@@ -164,6 +175,9 @@ def sentence_matrix(question: Question, cands: Sequence[Candidate], cross: bool 
             c.numbers,
             c.rarest,
             c.overlap_alt,
+            float(c.first),
+            float(c.teaser),
+            float(c.dateline),
             k * use_z[i],
             k * prim_z[i],
             k * chunk_z[i],
@@ -202,7 +216,7 @@ def answerable_vector(
             margin,
             top.overlap,
             float(same_lang),
-            known_terms(question.text, idf, corpus_lang) if same_lang else 1.0,
+            known_terms(question.text, idf, corpus_lang) if same_lang else known_names(question, idf),
             float(bool(names)),
             0.0 if same_lang else in_read,
             0.0 if same_lang else in_top,
@@ -243,6 +257,27 @@ def numbers_of(text: str) -> set[str]:
 def numbers_found(asked: set[str], text: str) -> float:
     """Share of the question's numbers (``numbers_of(question)``) that ``text`` holds (0 when none)."""
     return len(asked & numbers_of(text)) / len(asked) if asked else 0.0
+
+
+def known_names(question: Question, idf: Callable[[str], float | None] | None) -> float:
+    """Share of the question's names (``question.names``) that some article holds, as written or as
+    one of the question's alternatives for it (1.0 when it names none or no index is at hand)."""
+    return known_share(question.names, question.alternatives, idf)
+
+
+def known_share(
+    names: Sequence[str], alternatives: Mapping[str, frozenset[str]], idf: Callable[[str], float | None] | None
+) -> float:
+    """Share of ``names`` some article holds, as written or as one of their ``alternatives`` (per word
+    stem: 'Warsaw' as 'Warschau'); 1.0 when there are none or no index is at hand."""
+    if idf is None or not names:
+        return 1.0
+    known = 0
+    for name in names:
+        stems = {*tokens(name, "en"), *tokens(name, "de")}
+        others = {a for st in stems for a in alternatives.get(st, ())}
+        known += any(idf(t) is not None for t in stems | others)
+    return known / len(names)
 
 
 def known_terms(question: str, idf: Callable[[str], float | None] | None, lang: str) -> float:

@@ -58,7 +58,35 @@ def read(
         pairs=frozenset(features.word_pairs(text)),
         german=german,
         alternatives=alternatives,
+        speaker=speaker_of(text),
     )
+
+
+_SAY_EN = (
+    r"say|said|claim|claimed|announce|tell|write|think|mean|warn|demand|propose|promise|reply|respond|"
+    r"answer|describe|argue|state|suggest|criticise|criticize|call"
+)
+_SAY_DE = (
+    r"sagte|sagt|meinte|meint|forderte|fordert|erklärte|erklärt|kündigte|schrieb|schreibt|betonte|"
+    r"behauptete|behauptet|antwortete|versprach|warnte|kritisierte|verlangte|verlangt"
+)
+_SAID_DE = r"gesagt|gemeint|gefordert|erklärt|angekündigt|geschrieben|betont|behauptet|geantwortet|versprochen|gewarnt"
+_NAME_WORD = r"[A-ZÄÖÜ][\w'’.-]*"
+_SPEAKER = (
+    re.compile(rf"\b(?i:what|how)\s+(?:did|does|do|has|have|had|will|would)\s+({_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
+               rf"\s+(?:{_SAY_EN})\b"),
+    re.compile(rf"\b(?i:was|wie)\s+(?:{_SAY_DE})\s+({_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})\b(?!\s+[A-ZÄÖÜ])"),
+    re.compile(rf"\b(?i:was)\s+(?:hat|haben)\s+({_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})\s[^?]*\b(?:{_SAID_DE})\b"),
+)  # fmt: skip
+
+
+def speaker_of(question: str) -> str | None:
+    """The name whose words the question asks for ('What did Macron say about ...?', 'Was sagte
+    Stoltenberg ...?'), when it asks that of a capitalised name; None otherwise."""
+    for pattern in _SPEAKER:
+        if m := pattern.search(question):
+            return m.group(1)
+    return None
 
 
 _WH = re.compile(

@@ -14,10 +14,15 @@ def quote(article: Article, start: int, end: int) -> str:
     return article.text[start:end]
 
 
-def not_said(question: str, missing: str | None = None) -> str:
+def not_said(question: str, missing: str | None = None, absent: str | None = None) -> str:
     """The reply when no passage answers; ``missing``: the kind of answer asked for that the closest
-    passages do not name ('money', 'date', 'count', ...), said after it."""
+    passages do not name ('money', 'date', 'count', ...), said after it; ``absent``: the one whose
+    words were asked for, whom no article names."""
     german = detect_language(question) == "de"
+    if absent:
+        if german:
+            return f"Die indexierten Artikel erwähnen {absent} nicht: keine Stelle beantwortet „{question.strip()}“."
+        return f'The indexed articles never mention {absent}: no passage answers "{question.strip()}".'
     said = _MEASURE.get(missing or "") or _KIND.get(missing or "")
     if german:
         why = f" (die nächsten Stellen nennen {said[1]})" if said else ""

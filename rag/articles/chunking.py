@@ -257,3 +257,20 @@ def _chunk_id(article_id: str, start: int, end: int) -> str:
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+# A news body opens with its dateline: one to four capitalised words (places joined by '/', an
+# agency in brackets) and a dash, after the teaser's last sentence: "Eisenstadt – ", "Tel Aviv – ",
+# "Washington/Kiew – ". Only the article's first part is searched.
+_DATELINE = re.compile(
+    r"(?:^|(?<=[.!?\"“”:)] ))[A-ZÄÖÜ][\w.'’()-]*(?:[ /][A-ZÄÖÜ(][\w.'’()-]*){0,3} {1,2}[–—] {1,2}(?=\S)"
+)
+_DATELINE_WITHIN = 700
+
+
+@functools.lru_cache(maxsize=512)
+def dateline_start(text: str) -> int | None:
+    """Offset of the news body's dateline ("Wien – Der ..."), or None when the article has none near
+    its start. The sentences before it are the teaser: they sum the story up and name its people."""
+    m = _DATELINE.search(text, 0, _DATELINE_WITHIN)
+    return m.start() if m else None

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 # The data lives in the project folder (a checkout), not in the installed package.
 ROOT = Path(__file__).resolve().parents[2]
 XQUAD_DIR = ROOT / "bench" / "data" / "xquad-dev"
+NEWS_DIR = ROOT / "bench" / "data" / "news"
 SEED_ARTICLE = ROOT / "seeds" / "000_094a88c166a7f8c4.txt"
 SEED_GOLD = ROOT / "tests" / "data" / "seed_gold.jsonl"
 DEFAULT_OUT = Path("bench/results/quality.json")
@@ -167,11 +168,12 @@ def evaluate_heldout(
     """The answer models fitted fold by fold (rag.training.train) and scored on the articles they did not
     see, beside the hand-set rules and the in-sample figures; with unanswerable questions made by
     asking each fold's questions of an index that lacks its articles."""
-    from rag.training.train import Bench, fit_all, heldout_report
+    from rag.training.bench import Bench
+    from rag.training.train import fit_all, heldout_report
 
     names = [getattr(e, "name", type(e).__name__) for e in encoders]
     bench = Bench(settings, encoders, items, XQUAD_DIR, workdir)
-    return heldout_report(bench, fit_all(bench, names))
+    return heldout_report(bench, fit_all([bench], names))
 
 
 def run(

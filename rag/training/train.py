@@ -19,10 +19,8 @@ For held-out figures, fold j is answered by models fitted on the other folds onl
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,135 +29,16 @@ from typing import Any
 import numpy as np
 
 from rag.answering import features
-from rag.answering.answer import Answerer, Examination
-from rag.answering.evidence import VectorMemo
 from rag.answering.learned import AnswerModel, Linear
-from rag.answering.retrieve import Retriever, Trace
 from rag.config import Settings
-from rag.training.evaluate import XQuADItem, covers, same_file
-from rag.types import Answer, Passage
+from rag.training.bench import Bench, load_news_training, note
+from rag.types import Answer
 
 log = logging.getLogger(__name__)
 
-FOLDS = 4
 MAX_ABSTAIN = 0.04  # share of answerable training questions the threshold may decline
 SENTENCE_L2 = 1.0
 ANSWERABLE_C = 1.0
-DEPTH = 10
-
-
-def fold_of(names: Sequence[str], folds: int = FOLDS) -> dict[str, int]:
-    """Article file -> fold: every ``folds``-th article of the sorted list, so folds mix topics."""
-    return {name: i % folds for i, name in enumerate(sorted(names))}
-
-
-@dataclass
-class Searched:
-    passages: list[Passage]
-    trace: Trace
-
-
-class Bench:
-    """The indexes (all articles; all but one fold) and every question's retrieval, made once."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        encoders: Sequence[Any],
-        items: Sequence[XQuADItem],
-        root: Path,
-        workdir: Path,
-        folds: int = FOLDS,
-    ) -> None:
-        self.settings, self.encoders, self.items = settings, list(encoders), items
-        self.root, self.workdir = root, workdir
-        self.names = sorted({it.article for it in items})
-        self.n_folds = folds
-        self.folds = fold_of(self.names, folds)
-        # One vector memo for every answerer made here: each would otherwise embed the same sentences again.
-        self._memos = (VectorMemo(self.encoders[-1], 200_000), VectorMemo(self.encoders[0], 200_000))
-        self._retrievers: dict[str, Retriever] = {}
-        self._searched: dict[tuple[str, str], Searched] = {}
-        self._texts: dict[str, str] = {}  # article file -> its text, read once
-
-    def fold(self, item: XQuADItem) -> int:
-        return self.folds[item.article]
-
-    def retriever(self, key: str) -> Retriever:
-        """'all', or 'without-K': an index lacking fold K's articles (built or updated in place)."""
-        if key not in self._retrievers:
-            from rag.index.update import index_paths
-
-            if key == "all":
-                names, folder = self.names, "ours-xquad"
-            else:
-                k = int(key.split("-")[1])
-                names, folder = [n for n in self.names if self.folds[n] != k], f"xquad-{key}"
-            settings = self.settings.model_copy(update={"index_dir": self.workdir / folder})
-            note(f"index {key}: {len(names)} articles")
-            index_paths(settings, self.encoders, [self.root / n for n in names], prune=True)
-            self._retrievers[key] = Retriever(settings, self.encoders)
-        return self._retrievers[key]
-
-    def search(self, key: str, question: str) -> Searched:
-        if (key, question) not in self._searched:
-            passages, trace = self.retriever(key).search(question, DEPTH)
-            self._searched[(key, question)] = Searched(passages, trace)
-        return self._searched[(key, question)]
-
-    def key_without(self, item: XQuADItem) -> str:
-        return f"without-{self.fold(item)}"
-
-    def _without_paragraph(self, item: XQuADItem) -> Searched:
-        """The search over all articles with the paragraph holding the answer taken out: the
-        passages, hits and chunk scores inside it are dropped (passages never cross a paragraph).
-        The rest of the article stays: same topic, same names, but not the answer."""
-        got = self.search("all", item.question)
-        arts = self.retriever("all").articles
-        gold = str(self.root / item.article)
-        text = self._texts.setdefault(item.article, (self.root / item.article).read_text(encoding="utf-8"))
-        start = text.rfind("\n", 0, item.start) + 1
-        end = text.find("\n", item.end)
-        end = len(text) if end < 0 else end
-
-        def inside(article_id: str, a: int, b: int) -> bool:
-            return a < end and start < b and same_file(arts[article_id].source, gold)
-
-        tr = got.trace
-        trace = dataclasses.replace(
-            tr,
-            hits=[h for h in tr.hits if not inside(h.chunk.article_id, h.chunk.start, h.chunk.end)],
-            chunk_dense=[(c, sc) for c, sc in tr.chunk_dense if not inside(c.article_id, c.start, c.end)],
-        )
-        return Searched([p for p in got.passages if not inside(p.article_id, p.start, p.end)], trace)
-
-    def _got(self, key: str, item: XQuADItem) -> tuple[Searched, str]:
-        """The search for ``item`` under ``key``: 'all', 'without-K', or 'without-paragraph'."""
-        if key == "without-paragraph":
-            return self._without_paragraph(item), "all"
-        return self.search(key, item.question), key
-
-    def answerer(self, model: AnswerModel | None) -> Answerer:
-        return Answerer(self.settings.answer, self._memos[0], self._memos[1], model)
-
-    def examine(self, answerer: Answerer, key: str, item: XQuADItem) -> Examination:
-        got, index = self._got(key, item)
-        question = self.retriever(index).read(item.question)
-        return answerer.examine(question, got.passages, self.retriever(index).articles, got.trace)
-
-    def answer(self, answerer: Answerer, key: str, item: XQuADItem) -> Answer:
-        got, index = self._got(key, item)
-        question = self.retriever(index).read(item.question)
-        return answerer.answer(question, got.passages, self.retriever(index).articles, got.trace)
-
-    def gold_row(self, exam: Examination, item: XQuADItem) -> int | None:
-        """Index of the candidate sentence holding the whole gold answer, if any."""
-        arts = self.retriever("all").articles
-        gold = str(self.root / item.article)
-        for i, e in enumerate(exam.ranked):
-            if covers(arts[e.article_id].source, e.start, e.end, gold, item.start, item.end):
-                return i
-        return None
 
 
 # -- fitting ------------------------------------------------------------------------------------
@@ -232,29 +111,36 @@ class Fitted:
     figures: dict[str, Any]
 
 
-def fit_all(bench: Bench, encoder_names: list[str]) -> Fitted:
-    items = bench.items
-    hand = bench.answerer(None)
-    folds = range(bench.n_folds)
+def fit_all(benches: Sequence[Bench], encoder_names: list[str]) -> Fitted:
+    """The sentence and answerability models, per fold and on everything, from every bench's
+    questions (fold k of each bench is held out together)."""
+    hand = benches[0].answerer(None)
+    folds = range(benches[0].n_folds)
     groups: dict[int, list[tuple[np.ndarray, int]]] = {k: [] for k in folds}
     note("sentence candidates")
-    for it in items:
-        exam = bench.examine(hand, "all", it)
-        g = bench.gold_row(exam, it)
-        if g is not None:
-            groups[bench.fold(it)].append((np.array([e.row for e in exam.ranked]), g))
+    for bench in benches:
+        for it in bench.items:
+            exam = bench.examine(hand, "all", it)
+            g = bench.gold_row(exam, it)
+            if g is not None:
+                groups[bench.fold(it)].append((np.array([e.row for e in exam.ranked]), g))
     sent = {k: fit_sentence([g for j in folds if j != k for g in groups[j]]) for k in folds}
     sent_all = fit_sentence([g for j in folds for g in groups[j]])
-    # Answerability inputs of each question, from the sentence model that did not see its fold.
+    # Answerability inputs of each question, from the sentence model that did not see its fold:
+    # answerable against every article; unanswerable against an index without its fold's articles,
+    # and the on-topic questions the articles leave open.
     note("answerability inputs")
     vec: dict[int, list[tuple[np.ndarray, int]]] = {k: [] for k in folds}
     for k in folds:
-        answerer = bench.answerer(AnswerModel(sent[k], _UNUSED, 0.0, tuple(encoder_names)))
-        for it in (it for it in items if bench.fold(it) == k):
-            for key, label in (("all", 1), (bench.key_without(it), 0)):
-                exam = bench.examine(answerer, key, it)
-                if exam.vector is not None:
-                    vec[k].append((exam.vector, label))
+        for bench in benches:
+            answerer = bench.answerer(AnswerModel(sent[k], _UNUSED, 0.0, tuple(encoder_names)))
+            asked = [(it, key, label) for it in bench.items for key, label in (("all", 1), (bench.key_without(it), 0))]
+            asked += [(it, "all", 0) for it in bench.unanswerable]
+            for it, key, label in asked:
+                if bench.fold(it) == k:
+                    exam = bench.examine(answerer, key, it)
+                    if exam.vector is not None:
+                        vec[k].append((exam.vector, label))
 
     def answerable_from(folds: list[int]) -> tuple[Linear, float]:
         x = np.array([v for j in folds for v, _ in vec[j]])
@@ -273,15 +159,12 @@ def fit_all(bench: Bench, encoder_names: list[str]) -> Fitted:
     lin, thr = answerable_from(list(folds))
     full = AnswerModel(sent_all, lin, thr, tuple(encoder_names))
     figures = {
-        "questions": len(items),
+        "questions": sum(len(b.items) for b in benches),
+        "on_topic_unanswerable": sum(len(b.unanswerable) for b in benches),
         "with_gold_sentence": sum(len(g) for g in groups.values()),
         "answerability_examples": sum(len(v) for v in vec.values()),
     }
     return Fitted(by_fold, full, figures)
-
-
-def note(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def heldout_answers(
@@ -327,30 +210,86 @@ def heldout_report(bench: Bench, fitted: Fitted) -> dict[str, Any]:
     return out
 
 
-def train(settings: Settings, workdir: Path, out: Path, root: Path, report_path: Path | None = None) -> dict[str, Any]:
-    """Fit the answer models on every XQuAD-dev article and write them to ``out`` with the held-out
-    figures of the same procedure run fold by fold."""
+def news_heldout(bench: Bench, fitted: Fitted) -> dict[str, Any]:
+    """The news bench's questions answered by their fold's models: answerable ones against every
+    article, then against an index lacking their fold's articles, and the on-topic ones the articles
+    leave open; per question language."""
+    from rag.training.evaluate import score_xquad
+
+    answerers = {k: bench.answerer(m) for k, m in fitted.by_fold.items()}
+    note("answering: news (held-out)")
+    ans = [bench.answer(answerers[bench.fold(it)], "all", it) for it in bench.items]
+    una = [bench.answer(answerers[bench.fold(it)], bench.key_without(it), it) for it in bench.items]
+    open_ = [bench.answer(answerers[bench.fold(it)], "all", it) for it in bench.unanswerable]
+    rep = score_xquad(bench.items, ans, bench.root)
+    out: dict[str, Any] = {}
+    for lang in ("en", "de"):
+        rates = {k: v for k, v in rep.rates(lang).items() if k in _KEEP}
+        for label, answers, items in (
+            ("abstain_on_unanswerable", una, bench.items),
+            ("abstain_on_on_topic", open_, bench.unanswerable),
+        ):
+            un = [a for a, it in zip(answers, items, strict=True) if it.lang == lang]
+            rates[label] = round(sum(a.abstained for a in un) / max(1, len(un)), 4)
+            rates[f"{label}_questions"] = len(un)
+        out[lang] = rates
+    return out
+
+
+_KEEP = (
+    "questions",
+    "recall_at_1",
+    "short_answer_accuracy",
+    "abstain_on_answerable",
+    "abstain_on_unanswerable",
+    "abstain_on_other_paragraph",
+)
+
+
+def news_bench(settings: Settings, encoders: Sequence[Any], folder: Path, workdir: Path) -> Bench | None:
+    """The news desk as training data: all its articles indexed, the training questions over some of
+    them (None when the folder has no ``train.jsonl``)."""
+    if not (folder / "train.jsonl").is_file():
+        return None
+    facts, open_ = load_news_training(folder)
+    corpus = [f"articles/{p.name}" for p in sorted((folder / "articles").glob("*.txt"))]
+    return Bench(settings, encoders, facts, folder, workdir, name="news", corpus=corpus, unanswerable=open_)
+
+
+def train(
+    settings: Settings,
+    workdir: Path,
+    out: Path,
+    root: Path,
+    report_path: Path | None = None,
+    news: Path | None = None,
+) -> dict[str, Any]:
+    """Fit the answer models on every XQuAD-dev article (and the news training questions under
+    ``news``) and write them to ``out`` with the held-out figures of the same procedure run fold by fold."""
     from rag.pipeline import make_encoders
     from rag.training.evaluate import load_xquad
 
     encoders = make_encoders(settings)
     names = [getattr(e, "name", type(e).__name__) for e in encoders]
     bench = Bench(settings, encoders, load_xquad(root), root, workdir)
-    fitted = fit_all(bench, names)
+    benches = [bench]
+    newsb = news_bench(settings, encoders, news, workdir) if news is not None else None
+    if newsb is not None:
+        benches.append(newsb)
+    fitted = fit_all(benches, names)
     report = heldout_report(bench, fitted)
-    keep = (
-        "recall_at_1",
-        "short_answer_accuracy",
-        "abstain_on_answerable",
-        "abstain_on_unanswerable",
-        "abstain_on_other_paragraph",
-    )
+    if newsb is not None:
+        report["news (held-out)"] = news_heldout(newsb, fitted)
+    held = report["learned (held-out)"]
     info = {
-        "data": "XQuAD-dev (bench/data/xquad-dev), English and German questions",
+        "data": "XQuAD-dev (bench/data/xquad-dev), English and German questions"
+        + ("; news training questions (bench/data/news/train.jsonl)" if newsb is not None else ""),
         "max_abstain_on_answerable": MAX_ABSTAIN,
         **fitted.figures,
-        "heldout": {lang: {k: report["learned (held-out)"][lang][k] for k in keep} for lang in ("en", "de")},
+        "heldout": {lang: {k: held[lang][k] for k in _KEEP if k != "questions"} for lang in ("en", "de")},
     }
+    if newsb is not None:
+        info["heldout_news"] = report["news (held-out)"]
     model = AnswerModel(fitted.full.sentence, fitted.full.answerable, fitted.full.threshold, tuple(names), info)
     model.save(out)
     note(f"wrote {out}")
