@@ -59,3 +59,55 @@ def test_a_name_the_articles_never_hold_is_unknown_and_a_rendered_one_is_known(s
         question = retriever.read(text)
         _, trace = retriever.search(text, 5)
         assert features.known_names(question, trace.idf) == known, text
+
+
+def test_the_models_fit_on_xquad_and_news_questions_together(encoders, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Two folds of each: the news questions of two articles (with their on-topic questions the
+    articles leave open) over an index that also holds articles nobody asked about, beside XQuAD."""
+    from rag.config import Settings
+    from rag.training.bench import Bench
+    from rag.training.evaluate import load_xquad, same_file
+    from rag.training.quality import XQUAD_DIR, select
+    from rag.training.train import fit_all, news_heldout
+
+    facts, open_ = load_news_training(NEWS_DIR)
+    asked = sorted({it.article for it in facts})[:2]
+    facts = [it for it in facts if it.article in asked]
+    open_ = [it for it in open_ if it.article in asked]
+    corpus = [*asked, "articles/000_sport_oefb_teamspieler_nur_sechs.txt", f"articles/{NEWS_ARTICLE}"]
+    news = Bench(Settings(), encoders, facts, NEWS_DIR, tmp_path, 2, name="news", corpus=corpus, unanswerable=open_)
+    items, _ = select(load_xquad(XQUAD_DIR), articles=2, limit=6)
+    xquad = Bench(Settings(), encoders, items, XQUAD_DIR, tmp_path, 2)
+    assert len(news.retriever("all").articles) == 4
+    fitted = fit_all([xquad, news], [e.name for e in encoders])
+    assert fitted.figures["on_topic_unanswerable"] == len(open_) == 4
+    assert fitted.figures["questions"] == len(items) + len(facts)
+    report = news_heldout(news, fitted)
+    for lang in ("en", "de"):
+        assert report[lang]["questions"] == 6 and report[lang]["abstain_on_on_topic_questions"] == 2
+        assert 0.0 <= report[lang]["abstain_on_on_topic"] <= 1.0
+    # The index without a fold's article holds none of it: those questions are other-article negatives.
+    for it in facts:
+        without = news.retriever(news.key_without(it)).articles.values()
+        assert not any(same_file(a.source, str(NEWS_DIR / it.article)) for a in without)
+
+
+def test_an_index_kept_from_other_folds_is_built_again_without_the_folds_articles(encoders, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """More training articles move articles between folds; a kept 'without fold K' index that still
+    holds one of fold K's articles would turn its questions into answerable ones."""
+    from rag.config import Settings
+    from rag.training.bench import Bench
+    from rag.training.evaluate import same_file
+
+    facts, _ = load_news_training(NEWS_DIR)
+    names = sorted({it.article for it in facts})[:3]
+    corpus = [*names, f"articles/{NEWS_ARTICLE}"]
+    first = Bench(Settings(), encoders, [it for it in facts if it.article in names[:2]], NEWS_DIR, tmp_path, 2,
+                  name="news", corpus=corpus)  # fmt: skip
+    assert len(first.retriever("without-0").articles) == 3  # names[0] is fold 0, names[2] in no fold
+    later = Bench(Settings(), encoders, [it for it in facts if it.article in names], NEWS_DIR, tmp_path, 2,
+                  name="news", corpus=corpus)  # fmt: skip
+    assert later.folds[names[2]] == 0 and later.folds[names[1]] == 1
+    kept = later.retriever("without-0").articles.values()  # names[2] joined fold 0: gone now too
+    assert not any(same_file(a.source, str(NEWS_DIR / n)) for a in kept for n in (names[0], names[2]))
+    assert len(kept) == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,15 +35,24 @@ def load_news_training(folder: Path) -> tuple[list[XQuADItem], list[XQuADItem]]:
     rows = [json.loads(line) for line in (folder / "train.jsonl").read_text(encoding="utf-8").splitlines() if line]
     facts, unanswerable = [], []
     for r in rows:
+        article = f"articles/{r['article']}"  # relative to ``folder``, as XQuAD's are to theirs
         if r["kind"] == "unanswerable":
-            unanswerable.append(XQuADItem(r["id"], r["lang"], r["question"], "", r["article"], 0))
+            unanswerable.append(XQuADItem(r["id"], r["lang"], r["question"], "", article, 0))
             continue
-        text = (folder / "articles" / r["article"]).read_text(encoding="utf-8")
+        text = (folder / article).read_text(encoding="utf-8")
         at = text.index(r["evidence"]) + r["evidence"].index(r["answer"])
-        facts.append(XQuADItem(r["id"], r["lang"], r["question"], r["answer"], f"articles/{r['article']}", at))
-    for i, it in enumerate(unanswerable):
-        unanswerable[i] = dataclasses.replace(it, article=f"articles/{it.article}")
+        facts.append(XQuADItem(r["id"], r["lang"], r["question"], r["answer"], article, at))
     return facts, unanswerable
+
+
+def news_bench(settings: Settings, encoders: Sequence[Any], folder: Path, workdir: Path) -> Bench | None:
+    """The news desk as training data: all its articles indexed, the training questions over some of
+    them (None when the folder has no ``train.jsonl``)."""
+    if not (folder / "train.jsonl").is_file():
+        return None
+    facts, open_ = load_news_training(folder)
+    corpus = [f"articles/{p.name}" for p in sorted((folder / "articles").glob("*.txt"))]
+    return Bench(settings, encoders, facts, folder, workdir, name="news", corpus=corpus, unanswerable=open_)
 
 
 def fold_of(names: Sequence[str], folds: int = FOLDS) -> dict[str, int]:
@@ -93,6 +103,7 @@ class Bench:
     def retriever(self, key: str) -> Retriever:
         """'all', or 'without-K': an index lacking fold K's articles (built or updated in place)."""
         if key not in self._retrievers:
+            from rag.index.manifest import read_manifest
             from rag.index.update import index_paths
 
             if key == "all":
@@ -102,7 +113,15 @@ class Bench:
                 names, folder = [n for n in self.corpus if self.folds.get(n) != k], f"{self.name}-{key}"
             settings = self.settings.model_copy(update={"index_dir": self.workdir / folder})
             note(f"index {self.name} {key}: {len(names)} articles")
-            index_paths(settings, self.encoders, [self.root / n for n in names], prune=True)
+            paths = [self.root / n for n in names]
+            kept = read_manifest(settings.index_dir)
+            wanted = {Path(str(p)).name for p in paths}
+            if kept is not None and any(Path(a["source"]).name not in wanted for a in kept.articles.values()):
+                # A kept index from other folds (more training articles since) holds articles this one
+                # must lack, which pruning keeps while their files exist: this work folder is built again.
+                note(f"index {self.name} {key}: held {len(kept.articles)} articles, building it again")
+                shutil.rmtree(settings.index_dir)
+            index_paths(settings, self.encoders, paths, prune=True)
             self._retrievers[key] = Retriever(settings, self.encoders)
         return self._retrievers[key]
 

@@ -1,11 +1,12 @@
 """Training and held-out scoring of the answer models (``python -m rag train``, ``rag eval``).
 
-Data: the XQuAD-dev articles split into ``FOLDS`` folds by article. Answerable examples are the
-questions asked against an index of all articles; unanswerable ones are each fold's questions asked
-against an index that lacks that fold's articles (same style, other topics). A harder kind is only
-measured, not trained on: each question asked against all articles with the paragraph holding its
-answer taken out of the search results (same article, same names, no answer); training on it too
-was tried (docs/quality.md).
+Data (``rag.training.bench``): the XQuAD-dev articles and the news training questions, each split
+into ``FOLDS`` folds by article. Answerable examples are the questions asked against an index of all
+articles; unanswerable ones are each fold's questions asked against an index that lacks that fold's
+articles (other topics) and the news questions on an article's topic that it does not answer. A
+harder XQuAD kind is only measured, not trained on: each question asked against all articles with the
+paragraph holding its answer taken out of the search results (same article, same names, no answer);
+training on it too was tried (docs/quality.md).
 
 - The sentence model is a conditional logit over the candidate sentences of a question (the one
   holding the gold answer is the target), fitted with L-BFGS.
@@ -31,7 +32,7 @@ import numpy as np
 from rag.answering import features
 from rag.answering.learned import AnswerModel, Linear
 from rag.config import Settings
-from rag.training.bench import Bench, load_news_training, note
+from rag.training.bench import Bench, news_bench, note
 from rag.types import Answer
 
 log = logging.getLogger(__name__)
@@ -244,16 +245,6 @@ _KEEP = (
     "abstain_on_unanswerable",
     "abstain_on_other_paragraph",
 )
-
-
-def news_bench(settings: Settings, encoders: Sequence[Any], folder: Path, workdir: Path) -> Bench | None:
-    """The news desk as training data: all its articles indexed, the training questions over some of
-    them (None when the folder has no ``train.jsonl``)."""
-    if not (folder / "train.jsonl").is_file():
-        return None
-    facts, open_ = load_news_training(folder)
-    corpus = [f"articles/{p.name}" for p in sorted((folder / "articles").glob("*.txt"))]
-    return Bench(settings, encoders, facts, folder, workdir, name="news", corpus=corpus, unanswerable=open_)
 
 
 def train(
