@@ -23,8 +23,8 @@ from typing import Any
 from rag.answering.evidence import VectorMemo
 from rag.config import Settings
 from rag.pipeline import make_encoders
-from rag.training.bench import Bench
 from rag.training.evaluate import XQuADItem, covers, load_xquad
+from rag.training.folds import Bench
 from rag.training.quality import XQUAD_DIR
 from rag.training.report import LANGS
 

@@ -99,8 +99,8 @@ def test_held_out_folds_and_constructed_unanswerable_questions(encoders, tmp_pat
     """Two articles, two folds: each fold's questions are asked of an index without its article and of
     the full index with the answer's paragraph taken out; models are fitted without the fold."""
     from rag.config import Settings
-    from rag.training.bench import Bench
     from rag.training.evaluate import load_xquad, same_file
+    from rag.training.folds import Bench
     from rag.training.quality import XQUAD_DIR, select
     from rag.training.train import fit_all, heldout_answers, heldout_report
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rag.answering import features
 from rag.articles.chunking import dateline_start
-from rag.training.bench import load_news_training
+from rag.training.folds import load_news_training
 from rag.training.quality import NEWS_DIR
 
 NEWS_ARTICLE = "044_wissenschaft_neues_verfahren_hilft_dabei.txt"
@@ -58,15 +58,15 @@ def test_a_name_the_articles_never_hold_is_unknown_and_a_rendered_one_is_known(s
     for text, known in (("What did Macron say about the troops?", 0.0), ("What did Biden say about Moscow?", 1.0)):
         question = retriever.read(text)
         _, trace = retriever.search(text, 5)
-        assert features.known_names(question, trace.idf) == known, text
+        assert features.known_share(question.names, question.alternatives, trace.idf) == known, text
 
 
 def test_the_models_fit_on_xquad_and_news_questions_together(encoders, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Two folds of each: the news questions of two articles (with their on-topic questions the
     articles leave open) over an index that also holds articles nobody asked about, beside XQuAD."""
     from rag.config import Settings
-    from rag.training.bench import Bench
     from rag.training.evaluate import load_xquad, same_file
+    from rag.training.folds import Bench
     from rag.training.quality import XQUAD_DIR, select
     from rag.training.train import fit_all, news_heldout
 
@@ -96,8 +96,8 @@ def test_an_index_kept_from_other_folds_is_built_again_without_the_folds_article
     """More training articles move articles between folds; a kept 'without fold K' index that still
     holds one of fold K's articles would turn its questions into answerable ones."""
     from rag.config import Settings
-    from rag.training.bench import Bench
     from rag.training.evaluate import same_file
+    from rag.training.folds import Bench
 
     facts, _ = load_news_training(NEWS_DIR)
     names = sorted({it.article for it in facts})[:3]

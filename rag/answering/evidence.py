@@ -99,7 +99,7 @@ class Ranker:
         rare = max(weight, key=lambda t: weight[t]) if weight else None
         qpairs, qnumbers = set(question.pairs), set(question.numbers)
         total = max(1e-9, sum(weight.values()))
-        for k, ((p, _, _, rank), text, sim) in enumerate(zip(spans, texts, sims, strict=True)):
+        for k, ((p, start, _, rank), text, sim) in enumerate(zip(spans, texts, sims, strict=True)):
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
             lex = sum(weight[t] for t in qtok & stoks) / total
             lex_alt = sum(weight[t] for t in qtok if t in stoks or not stoks.isdisjoint(alts.get(t, ()))) / total
@@ -107,7 +107,7 @@ class Ranker:
             nxt = k + 1 if k + 1 < len(spans) and spans[k + 1][0] is p else -1
             rarest = float(bool(rare and rare in stoks))
             art = articles[p.article_id].text
-            body = dateline_start(art)
+            body = dateline_start(art)  # where the news body starts after its teaser (None: no dateline)
             signals.append(
                 features.Candidate(
                     text,
@@ -124,9 +124,9 @@ class Ranker:
                     features.numbers_found(qnumbers, text),
                     rarest,
                     lex_alt,
-                    not art[: spans[k][1]].strip(),
-                    body is not None and spans[k][1] < body,
-                    body is not None and spans[k][1] == body,
+                    start == article_sentences(art)[0].start,
+                    body is not None and start < body,
+                    body is not None and start == body,
                 )  # fmt: skip
             )
         rows = features.sentence_matrix(question, signals, cross=trace is not None and not trace.same_lang)

@@ -216,7 +216,9 @@ def answerable_vector(
             margin,
             top.overlap,
             float(same_lang),
-            known_terms(question.text, idf, corpus_lang) if same_lang else known_names(question, idf),
+            known_terms(question.text, idf, corpus_lang)
+            if same_lang
+            else known_share(question.names, question.alternatives, idf),
             float(bool(names)),
             0.0 if same_lang else in_read,
             0.0 if same_lang else in_top,
@@ -257,12 +259,6 @@ def numbers_of(text: str) -> set[str]:
 def numbers_found(asked: set[str], text: str) -> float:
     """Share of the question's numbers (``numbers_of(question)``) that ``text`` holds (0 when none)."""
     return len(asked & numbers_of(text)) / len(asked) if asked else 0.0
-
-
-def known_names(question: Question, idf: Callable[[str], float | None] | None) -> float:
-    """Share of the question's names (``question.names``) that some article holds, as written or as
-    one of the question's alternatives for it (1.0 when it names none or no index is at hand)."""
-    return known_share(question.names, question.alternatives, idf)
 
 
 def known_share(

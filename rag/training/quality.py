@@ -168,7 +168,7 @@ def evaluate_heldout(
     """The answer models fitted fold by fold (rag.training.train) and scored on the articles they did not
     see, beside the hand-set rules and the in-sample figures; with unanswerable questions made by
     asking each fold's questions of an index that lacks its articles."""
-    from rag.training.bench import Bench
+    from rag.training.folds import Bench
     from rag.training.train import fit_all, heldout_report
 
     names = [getattr(e, "name", type(e).__name__) for e in encoders]

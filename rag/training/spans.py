@@ -25,8 +25,8 @@ from rag.answering.learned import load as load_answer_model
 from rag.answering.question import read
 from rag.articles.chunking import article_sentences
 from rag.config import Settings
-from rag.training.bench import FOLDS, Bench, fold_of, note
 from rag.training.evaluate import XQuADItem, contains_any, loose, score_xquad, token_f1
+from rag.training.folds import FOLDS, Bench, fold_of, note
 from rag.training.train import fit_sentence, write_report
 from rag.types import Answer
 

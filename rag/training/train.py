@@ -1,6 +1,6 @@
 """Training and held-out scoring of the answer models (``python -m rag train``, ``rag eval``).
 
-Data (``rag.training.bench``): the XQuAD-dev articles and the news training questions, each split
+Data (``rag.training.folds``): the XQuAD-dev articles and the news training questions, each split
 into ``FOLDS`` folds by article. Answerable examples are the questions asked against an index of all
 articles; unanswerable ones are each fold's questions asked against an index that lacks that fold's
 articles (other topics) and the news questions on an article's topic that it does not answer. A
@@ -32,7 +32,7 @@ import numpy as np
 from rag.answering import features
 from rag.answering.learned import AnswerModel, Linear
 from rag.config import Settings
-from rag.training.bench import Bench, news_bench, note
+from rag.training.folds import Bench, news_bench, note
 from rag.types import Answer
 
 log = logging.getLogger(__name__)

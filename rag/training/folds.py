@@ -115,7 +115,7 @@ class Bench:
             note(f"index {self.name} {key}: {len(names)} articles")
             paths = [self.root / n for n in names]
             kept = read_manifest(settings.index_dir)
-            wanted = {Path(str(p)).name for p in paths}
+            wanted = {p.name for p in paths}
             if kept is not None and any(Path(a["source"]).name not in wanted for a in kept.articles.values()):
                 # A kept index from other folds (more training articles since) holds articles this one
                 # must lack, which pruning keeps while their files exist: this work folder is built again.
