@@ -83,7 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--report", type=Path, default=Path("bench/results/heldout.json"), help="where the held-out figures go"
     )
-    sp = sub.add_parser("train-spans", help="fit the short-answer span model on XQuAD-dev and write it")
+    sp = sub.add_parser(
+        "train-spans", help="fit the short-answer span model on XQuAD-dev and the news training questions"
+    )
     sp.add_argument("--out", type=Path, default=Path("rag/answering/models/spans.json"), help="model file to write")
     sp.add_argument("--workdir", type=Path, default=Path("bench/cache/train"), help="indexes kept between runs")
     sp.add_argument("--report", type=Path, default=Path("bench/results/spans.json"), help="held-out figures")
@@ -234,11 +236,11 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _train_spans(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.training.quality import XQUAD_DIR
+    from rag.training.quality import NEWS_DIR, XQUAD_DIR
     from rag.training.spans import train_spans
 
     _need_data(XQUAD_DIR / "questions.jsonl")
-    report = train_spans(settings, args.workdir, args.out, XQUAD_DIR, args.report)
+    report = train_spans(settings, args.workdir, args.out, XQUAD_DIR, args.report, news=NEWS_DIR)
     print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0
 

@@ -86,9 +86,9 @@ class AnswerSettings(BaseModel):
         None, description="Trained answer model (JSON from python -m rag train); unset: the bundled one."
     )
     spans: bool = Field(
-        False,
-        description="Pick the short answer out of the evidence sentence with the trained span model (a few "
-        "words instead of the whole sentence when no typed rule applies); off: the typed rules only.",
+        True,
+        description="Pick the short answer out of the evidence sentence with the trained span model where no "
+        "typed rule applies and the model is sure enough (else the sentence is shown); off: the typed rules only.",
     )
     span_model: Path | None = Field(
         None, description="Trained span model (JSON from python -m rag train-spans); unset: the bundled one."

@@ -229,7 +229,7 @@ class Answerer:
             return [], np.zeros((0, len(spanmodel.FEATURES)))
         sims = cosines(self.encoder, question.text, [spanmodel.context(sentence, c) for c in cands])
         where = (today.start, today.end) if today is not None else None
-        return cands, spanmodel.rows(question.text, question.asks, toks, cands, where, sims)
+        return cands, spanmodel.rows(question, toks, cands, where, sims)
 
     def typed_short(self, question: Question, sentence: str, typed: list[extract.Span]) -> extract.Span | None:
         """Today's typed rules: the answer-shaped span of the asked type, if any."""

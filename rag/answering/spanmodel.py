@@ -18,10 +18,11 @@ import numpy as np
 from rag.answering import spans
 from rag.answering.learned import Linear
 from rag.language.lexical import tokens
+from rag.types import Question
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2
 DEFAULT_SPAN_MODEL = Path(__file__).resolve().parent / "models" / "spans.json"
 QTYPES = ("count", "when", "role", "who", "where", "other")
 KINDS = ("name", "number", "date", "np", "np-attach", "pp", "typed")
@@ -52,6 +53,15 @@ FEATURES = (
     "rel_position",
     "sim_z",  # the question's similarity to the candidate with a few words before it, standardised
     "sim",
+    # what stands around it: '(Sylvester Groth)', 'um 15.05 Uhr', a clause of its own
+    "after_paren",
+    "before_paren",
+    "after_prep",
+    "after_article",
+    "after_noun",
+    "before_noun",
+    "clause_first",
+    "clause_last",
 )
 
 
@@ -59,9 +69,18 @@ def _stems(text: str) -> set[str]:
     return set(tokens(text, "de")) | set(tokens(text, "en"))
 
 
+def asked_stems(question: Question) -> set[str]:
+    """The stems a sentence may repeat the question by: its own, and for an English question over
+    German articles the dictionary's German renderings ('troops' -> 'truppen', 'soldat')."""
+    asked = set(question.words)
+    if question.lang == "en":
+        for found in question.alternatives.values():
+            asked |= found
+    return asked
+
+
 def rows(
-    question: str,
-    qtype: str,
+    question: Question,
     toks: list[spans.Token],
     cands: list[spans.Candidate],
     today: tuple[int, int] | None,
@@ -69,7 +88,8 @@ def rows(
 ) -> np.ndarray:
     """One row of ``FEATURES`` per candidate; ``today`` is the (start, end) of today's typed choice,
     ``sims`` the question's similarity to each candidate with its left context (zeros when None)."""
-    asked = _stems(question)
+    qtype = question.asks
+    asked = asked_stems(question)
     word_stems = [_stems(t.text) for t in toks]
     anchors = [k for k, s in enumerate(word_stems) if s & asked]
     n = max(1, len(toks))
@@ -113,6 +133,16 @@ def rows(
         f[at["rel_position"]] = c.first / n
         f[at["sim_z"]] = sim_z[r]
         f[at["sim"]] = sims[r]
+        before = toks[c.first - 1] if c.first > 0 else None
+        after = toks[c.last + 1] if c.last + 1 < len(toks) else None
+        f[at["after_paren"]] = float(before is not None and before.text == "(")
+        f[at["before_paren"]] = float(after is not None and after.text == ")")
+        f[at["after_prep"]] = float(before is not None and before.tag == "APPR")
+        f[at["after_article"]] = float(before is not None and before.tag == "ART")
+        f[at["after_noun"]] = float(before is not None and before.tag in ("NN", "NE"))
+        f[at["before_noun"]] = float(after is not None and after.tag in ("NN", "NE"))
+        f[at["clause_first"]] = float(before is None or before.tag == "SEP")
+        f[at["clause_last"]] = float(after is None or after.tag == "SEP")
     return out
 
 

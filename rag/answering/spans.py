@@ -17,11 +17,13 @@ from rag.answering import extract
 
 log = logging.getLogger(__name__)
 
-# A token: a number with its group separators ('40.000', '3,5'), a day ordinal before a month
-# ('3. März'), a word with inner hyphens or apostrophes, or one punctuation mark.
+# A token: an ordinal before a word ('3. März', 'in der 50. Minute', 'der 28. Weltcupsieg'), a number
+# with its group separators ('40.000', '3,5'), a word with inner hyphens or apostrophes, or one
+# punctuation mark.
 _TOKEN = re.compile(
-    rf"\d{{1,2}}\.(?=\s+{extract._MONTH})|\d+(?:[.,:]\d+)*|[^\W\d_](?:[\w]|[-'’](?=\w))*|\w+|[^\w\s]",
+    r"\d{1,3}\.(?=\s+[^\W\d_])|\d+(?:[.,:]\d+)*|[^\W\d_](?:[\w]|[-'’](?=\w))*|\w+|[^\w\s]",
 )
+_ORDINAL = re.compile(r"\d{1,3}\.")
 _BOUNDARY = set(",;:–—-()[]{}\"„“”«»‚‘’'/|.!?…")
 _ARTICLES = {"der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "eines"}
 _PREPOSITIONS = {
@@ -103,7 +105,7 @@ def tag(sentence: str, use_tagger: bool = True) -> list[Token]:
         if w in _BOUNDARY:
             t = "SEP"
         elif w[0].isdigit() or _NUMBER_WORD.match(w):
-            t = "CARD" if not re.fullmatch(r"\d{1,2}\.", w) else "ADJ"
+            t = "ADJ" if _ORDINAL.fullmatch(w) else "CARD"
         out.append(Token(a, b, w, t))
     return out
 
@@ -147,6 +149,9 @@ def _np_end(toks: list[Token], i: int, stop: int) -> int | None:
         j += 1
     while j <= stop and toks[j].tag in ("ADJ", "CARD"):
         j += 1
+        # coordinated adjectives: 'mit einem hohen und regelmäßigen Pfeifton'
+        if j + 1 <= stop and toks[j].text in ("und", "oder") and toks[j - 1].tag == "ADJ" and toks[j + 1].tag == "ADJ":
+            j += 1
     if j > stop or toks[j].tag not in ("NN", "NE"):
         return None
     while j + 1 <= stop and toks[j + 1].tag in ("NN", "NE"):
@@ -177,7 +182,7 @@ def candidates(
                 i += 1
         for i in range(lo, hi + 1):
             t = toks[i]
-            if t.tag == "CARD":
+            if t.tag == "CARD" or _ORDINAL.fullmatch(t.text):  # '28.' in 'der 28. Weltcupsieg' too
                 add(i, i, "number")
                 j = i
                 while j + 2 <= hi and toks[j + 1].text.lower() in ("bis", "und", "oder") and toks[j + 2].tag == "CARD":
@@ -200,7 +205,9 @@ def candidates(
                     if tail is not None and tail - i < 8:
                         add(i, tail, "np-attach")
             if t.tag == "APPR" and i + 1 <= hi:
-                end = _np_end(toks, i + 1, hi)
+                # two prepositions in a row read as one: 'innerhalb von anderthalb Jahren', 'bis zu 40.000'
+                k = i + 2 if toks[i + 1].tag == "APPR" and i + 2 <= hi else i + 1
+                end = _np_end(toks, k, hi)
                 if end is not None:
                     add(i, end, "pp")
     spans = {(m.start(), m.end()) for m in extract._DATE.finditer(sentence)}

@@ -29,12 +29,16 @@ FOLDS = 4
 DEPTH = 10
 
 
-def load_news_training(folder: Path) -> tuple[list[XQuADItem], list[XQuADItem]]:
-    """The news training questions (``folder/train.jsonl``): answerable ones with the gold answer's
-    offset in its article, and on-topic ones the article does not answer (empty answer)."""
-    rows = [json.loads(line) for line in (folder / "train.jsonl").read_text(encoding="utf-8").splitlines() if line]
+def load_news_training(folder: Path, name: str = "train.jsonl") -> tuple[list[XQuADItem], list[XQuADItem]]:
+    """The news questions of ``folder/name`` (the training questions by default; ``questions.jsonl``
+    is the check set): answerable ones with the gold answer's offset in its article, and on-topic
+    ones the article does not answer (empty answer). Other kinds (overview, collection, metadata) are
+    left out."""
+    rows = [json.loads(line) for line in (folder / name).read_text(encoding="utf-8").splitlines() if line]
     facts, unanswerable = [], []
     for r in rows:
+        if r["kind"] not in ("fact", "unanswerable"):
+            continue
         article = f"articles/{r['article']}"  # relative to ``folder``, as XQuAD's are to theirs
         if r["kind"] == "unanswerable":
             unanswerable.append(XQuADItem(r["id"], r["lang"], r["question"], "", article, 0))

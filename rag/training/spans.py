@@ -1,18 +1,23 @@
 """Training and held-out scoring of the short-answer span model (``python -m rag train-spans``).
 
-Examples: every XQuAD-dev question (English and German) with the article sentence holding its gold
-answer; the target is the candidate with the highest token F1 against the gold answer (ties: the
-shorter). The scorer is the conditional logit of the sentence model (``train.fit_sentence``), the
-threshold the least softmax probability below which today's typed rules answer instead, chosen on
-the training folds. Folds are the answer models' (by article). Held-out figures: each fold's
-questions answered end to end (retrieval, the shipped answer model's evidence choice, the fold's
-span model) against today's short answers.
+Examples: every XQuAD-dev question (English and German) and every answerable news training question
+(``bench/data/news/train.jsonl``) with the article sentence holding its gold answer; the target is
+the candidate with the highest token F1 against the gold answer (ties: the one holding the whole
+answer, then the shorter). The scorer is the conditional logit of the sentence model
+(``train.fit_sentence``). The threshold is the least softmax probability at which the model's
+answers, predicted for questions it was not fitted on (folds inside the training data), hold most
+of the gold answer's words (token F1 >= 0.5) at least ``PRECISION`` of the time; below it the
+whole sentence is shown. Folds are the answer models' (by article, in each question set).
+
+Held-out figures: the gold sentences of each fold's questions, the news check set's gold sentences
+(never fitted on), and XQuAD answered end to end (retrieval, the shipped answer model's evidence
+choice, the fold's span model) against the typed rules alone.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,29 +26,37 @@ import numpy as np
 
 from rag.answering import extract, spanmodel
 from rag.answering.answer import Answerer
+from rag.answering.learned import Linear
 from rag.answering.learned import load as load_answer_model
-from rag.answering.question import read
 from rag.articles.chunking import article_sentences
 from rag.config import Settings
 from rag.training.evaluate import XQuADItem, contains_any, loose, score_xquad, token_f1
-from rag.training.folds import FOLDS, Bench, fold_of, note
+from rag.training.folds import FOLDS, Bench, fold_of, load_news_training, note
 from rag.training.train import fit_sentence, write_report
-from rag.types import Answer
+from rag.types import Answer, Question
 
 SPAN_L2 = 1.0
+PRECISION = 0.7  # share of the model's shown short answers that should hold most of the gold's words
+RIGHT_F1 = 0.5
+GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
 
 
 @dataclass
 class Example:
     item: XQuADItem
+    fold: int  # its article's fold in its question set
+    sentence: str
     texts: list[str]  # the candidates
     x: np.ndarray
     f1: np.ndarray
+    holds: np.ndarray  # the candidate contains the whole gold answer
     today: str  # today's short answer from this sentence (the sentence itself when no typed span)
     typed: bool  # today's typed rules gave a span
 
 
-def examples(answerer: Answerer, items: Sequence[XQuADItem], root: Path) -> list[Example]:
+def examples(
+    answerer: Answerer, items: Sequence[XQuADItem], root: Path, read: Callable[[str], Question], folds: dict[str, int]
+) -> list[Example]:
     """Every item whose gold answer lies inside one sentence of its article, with its candidates."""
     out = []
     for it in items:
@@ -53,40 +66,56 @@ def examples(answerer: Answerer, items: Sequence[XQuADItem], root: Path) -> list
             continue
         sentence = text[sent.start : sent.end]
         question = read(it.question)
-        typed = extract.typed_spans(sentence, question)
-        today = answerer.typed_short(question, sentence, typed)
+        today = answerer.typed_short(question, sentence, extract.typed_spans(sentence, question))
         cands, x = answerer.span_rows(question, sentence, today)
         f1 = np.array([token_f1(c.text, it.answer) for c in cands])
-        out.append(Example(it, [c.text for c in cands], x, f1, today.text if today else sentence, today is not None))
+        holds = np.array([contains_any(c.text, [it.answer]) for c in cands], dtype=bool)
+        shown = today.text if today else sentence
+        out.append(Example(it, folds[it.article], sentence, [c.text for c in cands], x, f1, holds, shown, bool(today)))
     return out
 
 
 def target(ex: Example) -> int | None:
-    """The best candidate by F1, the shorter on a tie; None when none shares a word with the gold."""
+    """The best candidate by F1 (ties: the one holding the whole gold answer, then the shorter);
+    None when none shares a word with the gold."""
     if not len(ex.f1) or ex.f1.max() <= 0:
         return None
-    best = np.flatnonzero(ex.f1 == ex.f1.max())
-    return int(min(best, key=lambda k: len(ex.texts[k])))
+    best = np.flatnonzero(ex.f1 >= ex.f1.max() - 1e-9)
+    return int(min(best, key=lambda k: (not ex.holds[k], len(ex.texts[k]))))
+
+
+def _scorer(train: Sequence[Example]) -> Linear:
+    return fit_sentence([(ex.x, g) for ex in train if (g := target(ex)) is not None], SPAN_L2, spanmodel.FEATURES)
+
+
+def _best(scorer: Linear, ex: Example) -> tuple[int, float]:
+    return spanmodel.SpanModel(scorer, 0.0).choose(ex.x) or (0, 0.0)
+
+
+def threshold(picked: Sequence[tuple[Example, int, float]]) -> float:
+    """The least probability at which the model's picks (for questions the typed rules leave
+    without a span) hold most of the gold's words at least ``PRECISION`` of the time."""
+    free = [(ex, k, p) for ex, k, p in picked if not ex.typed and len(ex.texts)]
+    for t in GRID:
+        above = [ex.f1[k] >= RIGHT_F1 for ex, k, p in free if p >= t]
+        if above and statistics.fmean(above) >= PRECISION:
+            return t
+    return 1.0
 
 
 def fit(train: Sequence[Example]) -> spanmodel.SpanModel:
-    groups = [(ex.x, g) for ex in train if (g := target(ex)) is not None]
-    lin = fit_sentence(groups, SPAN_L2, spanmodel.FEATURES)
-    model = spanmodel.SpanModel(lin, 0.0)
-    # The threshold: the one giving the best mean F1 on the training examples, falling back to today's answer.
-    best_t, best_f1 = 0.0, -1.0
-    for t in np.arange(0.0, 0.61, 0.05):
-        m = spanmodel.SpanModel(lin, float(t))
-        f1 = statistics.fmean(token_f1(pick(m, ex), ex.item.answer) for ex in train)
-        if f1 > best_f1 + 1e-9:
-            best_t, best_f1 = float(t), f1
-    return spanmodel.SpanModel(model.scorer, best_t)
+    """The scorer fitted on ``train``; its threshold from predictions for each of its folds by a
+    scorer fitted on the others."""
+    picked = []
+    for k in sorted({ex.fold for ex in train}):
+        inner = _scorer([ex for ex in train if ex.fold != k])
+        picked += [(ex, *_best(inner, ex)) for ex in train if ex.fold == k]
+    return spanmodel.SpanModel(_scorer(train), threshold(picked))
 
 
 def pick(model: spanmodel.SpanModel | None, ex: Example) -> str:
     """The short answer as ``Answerer._short`` gives it: today's typed span when there is one."""
-    typed = ex.typed
-    chosen = model.choose(ex.x) if model is not None and not typed else None
+    chosen = model.choose(ex.x) if model is not None and not ex.typed else None
     return ex.texts[chosen[0]] if chosen is not None else ex.today
 
 
@@ -104,11 +133,21 @@ def figures(items: Sequence[XQuADItem], shorts: Sequence[str | None], lang: str)
     }
 
 
+def _gold_rows(exs: Sequence[Example], held: Sequence[str]) -> dict[str, Any]:
+    items = [e.item for e in exs]
+    return {
+        name: {lang: figures(items, shorts, lang) for lang in ("en", "de")}
+        for name, shorts in (("today", [e.today for e in exs]), ("spans", held))
+    }
+
+
 def _short(a: Answer) -> str | None:
     return None if a.abstained else a.short_answer
 
 
-def train_spans(settings: Settings, workdir: Path, out: Path, root: Path, report_path: Path | None) -> dict[str, Any]:
+def train_spans(
+    settings: Settings, workdir: Path, out: Path, root: Path, report_path: Path | None, news: Path | None = None
+) -> dict[str, Any]:
     from rag.pipeline import make_encoders
     from rag.training.evaluate import load_xquad
 
@@ -117,22 +156,37 @@ def train_spans(settings: Settings, workdir: Path, out: Path, root: Path, report
     bench = Bench(settings, encoders, items, root, workdir)
     answer_model = load_answer_model(settings.answer.model)
     plain = bench.answerer(answer_model)
+    read = bench.retriever("all").read  # with the dictionary's renderings and the thesaurus's synonyms
     note("span candidates of the gold sentences")
-    exs = examples(plain, items, root)
-    folds = fold_of(sorted({it.article for it in items}), FOLDS)
-    by_fold = {k: fit([e for e in exs if folds[e.item.article] != k]) for k in range(FOLDS)}
-    full = fit(exs)
-    report: dict[str, Any] = {"folds": FOLDS, "split": f"by article: every {FOLDS}th of the sorted article files"}
-    gold_items = [e.item for e in exs]
-    held = [pick(by_fold[folds[e.item.article]], e) for e in exs]
-    for name, shorts in (("today", [e.today for e in exs]), ("spans (held-out)", held)):
-        report[f"gold sentence, {name}"] = {lang: figures(gold_items, shorts, lang) for lang in ("en", "de")}
+    xfolds = fold_of(sorted({it.article for it in items}), FOLDS)
+    exs = examples(plain, items, root, read, xfolds)
+    sets = {"xquad": exs}
+    checks: list[Example] = []
+    if news is not None and (news / "train.jsonl").is_file():
+        facts, _ = load_news_training(news)
+        sets["news"] = examples(plain, facts, news, read, fold_of(sorted({it.article for it in facts}), FOLDS))
+        checked, _ = load_news_training(news, "questions.jsonl")
+        checks = examples(plain, checked, news, read, {it.article: -1 for it in checked})
+    everything = [e for group in sets.values() for e in group]
+    by_fold = {k: fit([e for e in everything if e.fold != k]) for k in range(FOLDS)}
+    full = fit(everything)
+    report: dict[str, Any] = {
+        "folds": FOLDS,
+        "split": f"by article: every {FOLDS}th of the sorted article files, in each question set",
+        "threshold": full.threshold,
+        "fold_thresholds": [by_fold[k].threshold for k in range(FOLDS)],
+    }
+    for name, group in sets.items():
+        held = [pick(by_fold[e.fold], e) for e in group]
+        report[f"gold sentence, {name} (held-out)"] = _gold_rows(group, held)
+    if checks:
+        report["gold sentence, news check set (never fitted)"] = _gold_rows(checks, [pick(full, e) for e in checks])
     note("answering end to end: today, then each fold's span model")
     before = [_short(bench.answer(plain, "all", it)) for it in items]
     answerers = {k: bench.answerer(answer_model) for k in range(FOLDS)}
     for k, a in answerers.items():
         a.span_model = by_fold[k]
-    answers = [bench.answer(answerers[folds[it.article]], "all", it) for it in items]
+    answers = [bench.answer(answerers[xfolds[it.article]], "all", it) for it in items]
     after = [_short(a) for a in answers]
     rep = score_xquad(items, answers, root)
     for name, shorts in (("end to end, today", before), ("end to end, spans (held-out)", after)):
@@ -141,9 +195,10 @@ def train_spans(settings: Settings, workdir: Path, out: Path, root: Path, report
         lang: rep.rates(lang)["recall_at_1"] for lang in ("en", "de")
     }
     info = {
-        "data": "XQuAD-dev (bench/data/xquad-dev), English and German questions, the gold answer's sentence",
-        "examples": len(exs),
-        "with_target": sum(target(e) is not None for e in exs),
+        "data": "XQuAD-dev (bench/data/xquad-dev) and the news training questions (bench/data/news/train.jsonl), "
+        "English and German questions, the gold answer's sentence",
+        "examples": len(everything),
+        "with_target": sum(target(e) is not None for e in everything),
         "heldout": report["end to end, spans (held-out)"],
         "today": report["end to end, today"],
     }
