@@ -111,3 +111,39 @@ def test_an_index_kept_from_other_folds_is_built_again_without_the_folds_article
     kept = later.retriever("without-0").articles.values()  # names[2] joined fold 0: gone now too
     assert not any(same_file(a.source, str(NEWS_DIR / n)) for a in kept for n in (names[0], names[2]))
     assert len(kept) == 2
+
+
+def test_the_check_set_loads_its_facts_and_open_questions_only() -> None:
+    facts, open_ = load_news_training(NEWS_DIR, "questions.jsonl")
+    assert len(facts) == 100 and len(open_) == 28  # overview, collection and metadata questions left out
+    for it in facts:
+        assert (NEWS_DIR / it.article).read_text(encoding="utf-8")[it.start : it.end] == it.answer, it.id
+
+
+def test_the_span_model_fits_on_news_questions_with_the_real_candidates(encoders) -> None:  # type: ignore[no-untyped-def]
+    """Span examples of two news articles' training questions (real tagger and encoder): each keeps
+    the candidate closest to the gold answer as its target, and a model fitted on them picks a
+    candidate of the sentence or shows the sentence."""
+    from rag.answering.answer import Answerer
+    from rag.answering.question import read
+    from rag.config import Settings
+    from rag.training import spans as span_training
+
+    facts, _ = load_news_training(NEWS_DIR)
+    articles = sorted({it.article for it in facts})[:2]
+    items = [it for it in facts if it.article in articles]
+    answerer = Answerer(Settings().answer, encoders[-1], encoders[0])
+    folds = {a: k for k, a in enumerate(articles)}
+    exs = span_training.examples(answerer, items, NEWS_DIR, read, folds)
+    assert len(exs) == len(items) >= 10
+    with_target = [e for e in exs if (g := span_training.target(e)) is not None]
+    assert len(with_target) >= 0.8 * len(exs)
+    for e in with_target:
+        g = span_training.target(e)
+        assert e.f1[g] == e.f1.max() > 0
+        assert e.texts[g] in e.sentence
+    model = span_training.fit(exs)
+    assert model.threshold in (*span_training.GRID, 1.0)
+    for e in exs:
+        shown = span_training.pick(model, e)
+        assert shown in e.texts or shown == e.today
