@@ -168,7 +168,7 @@ def show_reply(i: int, turn: Turn, stream: bool = False) -> None:
     articles: dict[str, Article] = st.session_state.get("articles", {})
     texts = {aid: a.text for aid, a in articles.items()}
     for shown in ui.group_citations(answer.citations, answer.passages, texts):
-        st.markdown(ui.shown_html(shown), unsafe_allow_html=True)
+        st.markdown(ui.shown_html(shown, answer.short_answer if answer.short_found else None), unsafe_allow_html=True)
         if shown.context is None:
             continue
         first, *rest = shown.citations

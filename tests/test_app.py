@@ -97,6 +97,10 @@ def test_question_gets_an_answer_with_highlighted_citation(app: AppTest) -> None
     assert citation.startswith("[1] [2] Moskau muss") and "(file time)" in citation
     assert len(re.findall(r"<mark", bot.markdown[1].value)) == 2
     assert len([m for m in bot.markdown if "rag-cite" in m.value]) == 1
+    # the short answer (as the article has it; the line above writes numbers in English) in bold in its quote
+    bold = re.findall(r"<strong>(.*?)</strong>", bot.markdown[1].value)
+    assert len(bold) == 1 and visible(bold[0]).startswith("40.000 Soldaten")
+    assert any(visible(bold[0]) in q and visible(bold[0]) != q for q in marked(app))
     # the article view holds the whole article with the quote highlighted in place
     view = bot.expander[0]
     assert "Open the article at quote [1]" in view.label
@@ -367,3 +371,24 @@ def test_a_read_only_bot_refuses_to_save_or_index_an_article(tmp_path: Path, enc
     with pytest.raises(InputError, match="This chat is read-only \\(RAG_READ_ONLY\\)"):
         uploads.start_job(bot, name, data)
     assert not (tmp_path / "seeds").exists() and not (tmp_path / "index").exists()
+
+
+def test_the_short_answer_is_bold_inside_quote_one_only_and_markup_stays_text() -> None:
+    from rag.page import ui
+    from rag.types import Citation
+
+    text = "Vorher. Die USA schicken <b>400</b> Soldaten nach Deutschland. Danach nach Deutschland."
+    start = text.index("Die USA")
+    end = text.index("Danach") - 1
+    one = Citation(1, "a", "a.txt", "Titel", start, end, text[start:end], 1.0)
+    two = Citation(2, "a", "a.txt", "Titel", end + 1, len(text), text[end + 1 :], 0.5)
+    shown = ui.Shown((one, two), ui.Context(text, 0, False, False))
+    out = ui.shown_html(shown, "Deutschland")
+    assert out.count("<strong>Deutschland</strong>") == 1  # in quote [1], not in [2]
+    assert out.index("<strong>") < out.index("Danach")
+    assert "<b>" not in out and "<b>400</b>" in visible(out)  # article markup shown as text
+    assert visible(out).count("Deutschland") == 2
+    # no bold when the short answer is the whole quote or not in it
+    assert "<strong>" not in ui.shown_html(shown, one.quote)
+    assert "<strong>" not in ui.shown_html(shown, "Frankreich")
+    assert "<strong>" not in ui.shown_html(shown, None)

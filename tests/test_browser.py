@@ -147,6 +147,7 @@ def test_ask_see_highlighted_citation_open_article(server: str, browser) -> None
     expect(cite).to_contain_text("(file time)")
     expect(cite.locator("mark")).to_have_count(2)
     expect(page.locator(".rag-cite")).to_have_count(1)
+    expect(quote.locator("strong")).to_contain_text("40.000 Soldaten")  # the short answer, bold in its quote
     n = cite.inner_text().split("]", 1)[0].lstrip("[")
     page.get_by_text(f"Open the article at quote [{n}]").click()
     view = page.locator("[data-testid='stExpander']", has_text=f"quote [{n}]")

@@ -63,9 +63,12 @@ def highlight(text: str, start: int, end: int, anchor: str | None = None) -> str
     return highlight_spans(text, [(start, end)], anchor)
 
 
-def highlight_spans(text: str, spans: Sequence[tuple[int, int]], anchor: str | None = None) -> str:
+def highlight_spans(
+    text: str, spans: Sequence[tuple[int, int]], anchor: str | None = None, strong: tuple[int, int] | None = None
+) -> str:
     """``text`` escaped, each of ``spans`` in a ``<mark>`` (overlapping ones as one); the first
-    mark carries ``anchor`` as its id."""
+    mark carries ``anchor`` as its id; ``strong`` (inside one of the spans: the short answer within
+    its quote) is also set in bold."""
     merged: list[list[int]] = []
     for s, e in sorted((max(0, s), min(len(text), e)) for s, e in spans):
         if merged and s <= merged[-1][1]:
@@ -75,7 +78,11 @@ def highlight_spans(text: str, spans: Sequence[tuple[int, int]], anchor: str | N
     out, pos = [], 0
     for i, (s, e) in enumerate(merged):
         attr = f' id="{anchor}"' if anchor and i == 0 else ""
-        out.append(f"{block(text[pos:s])}<mark{attr}>{block(text[s:e])}</mark>")
+        inner = block(text[s:e])
+        if strong is not None and s <= strong[0] < strong[1] <= e:
+            a, b = strong
+            inner = f"{block(text[s:a])}<strong>{block(text[a:b])}</strong>{block(text[b:e])}"
+        out.append(f"{block(text[pos:s])}<mark{attr}>{inner}</mark>")
         pos = e
     out.append(block(text[pos:]))
     return "".join(out)
@@ -145,9 +152,19 @@ def group_citations(
     return [Shown(tuple(members), context) for _, members, context in blocks]
 
 
-def shown_html(shown: Shown) -> str:
+def short_within(citation: Citation, short: str | None) -> tuple[int, int] | None:
+    """Where ``short`` (the short answer, a few words of the quote) stands in the article, when it is
+    part of ``citation``'s quote and not the whole of it."""
+    if not short or short == citation.quote or short not in citation.quote:
+        return None
+    start = citation.start + citation.quote.index(short)
+    return start, start + len(short)
+
+
+def shown_html(shown: Shown, short: str | None = None) -> str:
     """One block of citations: numbers and title, then date and source, then the quotes
-    highlighted inside their passage (or the metadata line they come from)."""
+    highlighted inside their passage (or the metadata line they come from); ``short``, the short
+    answer, in bold inside quote [1]."""
     first = shown.citations[0]
     facts = [first.date] if first.date else []
     if shown.context is None:
@@ -158,9 +175,11 @@ def shown_html(shown: Shown) -> str:
         facts.append(f"{escape(first.source)}, characters {ranges}")
         ctx = shown.context
         spans = [(c.start - ctx.start, c.end - ctx.start) for c in shown.citations]
+        where = next((w for c in shown.citations if c.n == 1 and (w := short_within(c, short))), None)
+        strong = (where[0] - ctx.start, where[1] - ctx.start) if where else None
         lead = "… " if ctx.more_before else ""
         tail = " …" if ctx.more_after else ""
-        body = f"<div>{lead}{highlight_spans(ctx.text, spans)}{tail}</div>"
+        body = f"<div>{lead}{highlight_spans(ctx.text, spans, strong=strong)}{tail}</div>"
     meta = " · ".join(f if "&#" in f or "characters" in f else escape(f) for f in facts)
     return (
         '<div class="rag-cite" style="border-left:3px solid #e0a800;padding:0.2rem 0.8rem;margin:0.4rem 0">'
