@@ -102,6 +102,8 @@ def test_nationalities_are_matched_across_languages() -> None:
         ("Die Kommission wurde im Juli 1961 eingerichtet.", "when", "im Juli 1961"),  # not 'im Juli 19'
         ("Das Sommertheater war von 1870 bis 1939 in Betrieb.", "when", "von 1870 bis 1939"),
         ("Das System wurde in den 1950er Jahren geschaffen.", "when", "in den 1950er Jahren"),
+        ("Das Schauspielhaus setzt in der Saison 2016/17 auf Klassiker.", "when", "2016"),  # not 'on 2016'
+        ("Die Umsätze der Region 2015 stiegen kräftig.", "when", "2015"),  # not 'on 2015'
         ("Thomas de Maizière ist Bundesminister des Innern.", "role", "Bundesminister des Innern"),
         ("Der Generalsekretär der geboren Jens Stoltemberg sagte.", "role", "Generalsekretär"),
     ],

@@ -45,8 +45,9 @@ _SEASON = (
     r"(?:(?:Frühjahr|Frühling|Sommer|Herbst|Winter|Anfang|Mitte|Ende|spring|summer|autumn|fall|winter|early|mid|"
     r"late)\s+)?"
 )
+# Starts at a word boundary: 'on' in 'Saison 2016' or 'in' in 'Gewinn 2016' is no preposition.
 _DATE = re.compile(
-    rf"(?:(?:am|im|seit|bis|vom|on|in|since|until)\s+)?(?:\d{{1,2}}\.\s*{_MONTH}(?:\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|"
+    rf"\b(?:(?:am|im|seit|bis|vom|on|in|since|until)\s+)?(?:\d{{1,2}}\.\s*{_MONTH}(?:\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|"
     rf"{_MONTH}\s+\d{{1,2}}(?!\d)(?:,\s*\d{{4}})?|"
     # '1870 bis 1939', 'from 1870 to 1939': a span of years is one answer.
     rf"(?:(?:von|from|between|zwischen)\s+)?{_YEAR_WORD}\s*(?:-|–|bis|to|and|und)\s*{_YEAR_WORD}|"
