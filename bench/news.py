@@ -7,9 +7,11 @@ All 200 articles of ``bench/data/news`` are indexed together, as a user would. E
 that has a scorer (``SCORERS``) is asked and scored per question, then averaged per language:
 
 - ``fact``: the short answer is right when it contains the gold ``answer`` (whitespace and case
-  normalised, ``rag.training.evaluate.contains_any``); the right passage is quoted when a citation
-  from the question's article overlaps the gold ``evidence`` sentence; token F1 is SQuAD's, over
-  ``rag.training.evaluate.loose`` tokens (0 for a decline); and how often the bot declined.
+  normalised, ``rag.training.evaluate.contains_any``), and loosely right when it does so without
+  punctuation and articles too ("28" for "28.", as XQuAD's loose accuracy); exact when the two are
+  equal that way; the right passage is quoted when a citation from the question's article overlaps
+  the gold ``evidence`` sentence; token F1 is SQuAD's, over ``rag.training.evaluate.loose`` tokens (0
+  for a decline); and how often the bot declined.
 - ``unanswerable``: how often the bot declined.
 - ``overview``: the first citation is from the article meant and starts in its first two sentences
   (its lead).
@@ -43,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from rag.articles.chunking import sentences
 from rag.articles.metadata import parse_date
 from rag.config import Settings
-from rag.training.evaluate import contains_any, evidence_spans, token_f1
+from rag.training.evaluate import contains_any, evidence_spans, loose, token_f1
 from rag.training.report import LANGS, _table
 from rag.types import Answer
 
@@ -91,10 +93,18 @@ def quotes_evidence(item: dict[str, Any], answer: Answer, corpus: Corpus) -> boo
     )
 
 
+def loosely_contains(short: str | None, gold: str) -> bool:
+    """``short`` holds the words of ``gold`` in a row, punctuation and articles aside ("28" holds "28.",
+    "die Leistenverletzung" holds "Leistenverletzung"; "121" does not hold "21")."""
+    return short is not None and f" {loose(gold)} " in f" {loose(short)} "
+
+
 def score_fact(item: dict[str, Any], answer: Answer, corpus: Corpus) -> dict[str, float | bool | None]:
     answered = not answer.abstained
     return {
         "short_answer_right": answered and contains_any(answer.short_answer, [item["answer"]]),
+        "loosely_right": answered and loosely_contains(answer.short_answer, item["answer"]),
+        "exact": answered and loose(answer.short_answer or "") == loose(item["answer"]),
         "passage_quoted": answered and quotes_evidence(item, answer, corpus),
         "declined": answer.abstained,
         "token_f1": token_f1(answer.short_answer, item["answer"]) if answered else 0.0,
@@ -159,11 +169,13 @@ SCORERS: dict[str, Scorer] = {
 # The table printed per language: (heading, kind, figure, format).
 COLUMNS = [
     ("short answer right", "fact", "short_answer_right", ".3f"),
+    ("loosely right", "fact", "loosely_right", ".3f"),
     ("right passage quoted", "fact", "passage_quoted", ".3f"),
     ("declined (answerable)", "fact", "declined", ".3f"),
     ("declined (unanswerable)", "unanswerable", "declined", ".3f"),
     ("short-answer chars", "fact", "short_answer_chars", ".0f"),
     ("token F1", "fact", "token_f1", ".3f"),
+    ("exact", "fact", "exact", ".3f"),
     ("overview: right lead", "overview", "lead_quoted", ".3f"),
     ("collection: precision", "collection", "precision", ".3f"),
     ("collection: recall", "collection", "recall", ".3f"),
