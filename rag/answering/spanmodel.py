@@ -71,7 +71,7 @@ def _stems(text: str) -> set[str]:
 
 def asked_stems(question: Question) -> set[str]:
     """The stems a sentence may repeat the question by: its own, and for an English question over
-    German articles the dictionary's German renderings ('troops' -> 'truppen', 'soldat')."""
+    German articles the dictionary's German renderings (the stem 'troop' -> 'trupp')."""
     asked = set(question.words)
     if question.lang == "en":
         for found in question.alternatives.values():
