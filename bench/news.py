@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from rag.articles.chunking import sentences
 from rag.articles.metadata import parse_date
 from rag.config import Settings
-from rag.training.evaluate import contains_any, evidence_spans, loose, token_f1
+from rag.training.evaluate import contains_any, evidence_spans, loose, loose_contains, token_f1
 from rag.training.report import LANGS, _table
 from rag.types import Answer
 
@@ -93,17 +93,11 @@ def quotes_evidence(item: dict[str, Any], answer: Answer, corpus: Corpus) -> boo
     )
 
 
-def loosely_contains(short: str | None, gold: str) -> bool:
-    """``short`` holds the words of ``gold`` in a row, punctuation and articles aside ("28" holds "28.",
-    "die Leistenverletzung" holds "Leistenverletzung"; "121" does not hold "21")."""
-    return short is not None and f" {loose(gold)} " in f" {loose(short)} "
-
-
 def score_fact(item: dict[str, Any], answer: Answer, corpus: Corpus) -> dict[str, float | bool | None]:
     answered = not answer.abstained
     return {
         "short_answer_right": answered and contains_any(answer.short_answer, [item["answer"]]),
-        "loosely_right": answered and loosely_contains(answer.short_answer, item["answer"]),
+        "loosely_right": answered and loose_contains(answer.short_answer, item["answer"]),
         "exact": answered and loose(answer.short_answer or "") == loose(item["answer"]),
         "passage_quoted": answered and quotes_evidence(item, answer, corpus),
         "declined": answer.abstained,

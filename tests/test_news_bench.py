@@ -1,12 +1,17 @@
-"""The news check's loose scoring: a short answer that holds the gold's words, punctuation and
-articles aside, counts as loosely right; exact means nothing else is said."""
+"""The news check's scoring of a fact answer: right (contains the gold), loosely right (the gold's
+words in a row, punctuation and articles aside), exact (equal that way), token F1; a decline
+scores nothing."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from bench.news import loosely_contains
-from rag.training.evaluate import loose
+from bench.news import Corpus, score_fact
+from rag.training.evaluate import loose_contains
+from rag.training.quality import NEWS_DIR
+from rag.types import Answer
 
 
 @pytest.mark.parametrize(
@@ -21,10 +26,34 @@ from rag.training.evaluate import loose
     ],
 )
 def test_loosely_right_holds_the_gold_words_in_a_row(short: str | None, gold: str, holds: bool) -> None:
-    assert loosely_contains(short, gold) is holds
+    assert loose_contains(short, gold) is holds
 
 
-def test_exact_is_equal_up_to_punctuation_and_articles() -> None:
-    assert loose("28") == loose("28.")
-    assert loose("die Pittsburgh Steelers") == loose("Pittsburgh Steelers")
-    assert loose("in der 50. Minute") != loose("50. Minute")
+def _item(question_id: str) -> dict:
+    rows = [json.loads(line) for line in (NEWS_DIR / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    return next(r for r in rows if r["id"] == question_id)
+
+
+@pytest.mark.parametrize(
+    ("short", "right", "loosely", "exact", "f1"),
+    [
+        ("28.", True, True, True, 1.0),
+        ("28", False, True, True, 1.0),  # the ordinal's period aside
+        ("der 28. Weltcupsieg", True, True, False, 2 / 3),  # article dropped: '28' of '28 weltcupsieg'
+        ("Platz 21", False, False, False, 0.0),
+    ],
+)
+def test_a_fact_answer_is_scored_strictly_loosely_and_exactly(
+    short: str, right: bool, loosely: bool, exact: bool, f1: float
+) -> None:
+    item = _item("fact-070-6")  # gold "28.": 'Der 28. Weltcupsieg von Svindal, ...'
+    scores = score_fact(item, Answer(item["question"], f"{short} [1]", short, False), Corpus(NEWS_DIR))
+    assert (scores["short_answer_right"], scores["loosely_right"], scores["exact"]) == (right, loosely, exact)
+    assert scores["token_f1"] == pytest.approx(f1)
+    assert scores["passage_quoted"] is False  # no citation given
+
+
+def test_a_declined_fact_question_scores_nothing() -> None:
+    item = _item("fact-070-6")
+    scores = score_fact(item, Answer(item["question"], "The articles don't say.", None, True), Corpus(NEWS_DIR))
+    assert scores["declined"] and not scores["loosely_right"] and not scores["exact"] and scores["token_f1"] == 0.0

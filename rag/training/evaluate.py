@@ -103,6 +103,13 @@ def loose(text: str) -> str:
     return norm(_ARTICLES.sub(" ", re.sub(r"[^\w\s]", " ", text.lower())))
 
 
+def loose_contains(short: str | None, gold: str) -> bool:
+    """``short`` holds the words of ``gold`` in a row, punctuation and articles aside ("28" holds "28.",
+    "die Leistenverletzung" holds "Leistenverletzung"; "121" does not hold "21")."""
+    wanted = loose(gold)
+    return short is not None and bool(wanted) and f" {wanted} " in f" {loose(short)} "
+
+
 @dataclass(frozen=True)
 class XQuADItem:
     """One question in one language; ``article`` is relative to the data folder."""
@@ -229,8 +236,7 @@ def score_xquad(items: Sequence[XQuADItem], answers: Sequence[Answer], root: Pat
             None,
         )
         short_ok = not ans.abstained and contains_any(ans.short_answer, [item.answer])
-        gold_loose = loose(item.answer)
-        loose_ok = not ans.abstained and bool(gold_loose) and gold_loose in loose(ans.short_answer or "")
+        loose_ok = not ans.abstained and loose_contains(ans.short_answer, item.answer)
         first = ans.citations[0] if ans.citations else None
         cited_ok = first is not None and covers(first.source, first.start, first.end, gold, item.start, item.end)
         report.results.append(XQuADResult(item, ans, rank, short_ok, cited_ok, loose_ok))

@@ -158,8 +158,7 @@ def train_spans(
     plain = bench.answerer(answer_model)
     read = bench.retriever("all").read  # with the dictionary's renderings and the thesaurus's synonyms
     note("span candidates of the gold sentences")
-    xfolds = fold_of(sorted({it.article for it in items}), FOLDS)
-    exs = examples(plain, items, root, read, xfolds)
+    exs = examples(plain, items, root, read, bench.folds)
     sets = {"xquad": exs}
     checks: list[Example] = []
     if news is not None and (news / "train.jsonl").is_file():
@@ -186,7 +185,7 @@ def train_spans(
     answerers = {k: bench.answerer(answer_model) for k in range(FOLDS)}
     for k, a in answerers.items():
         a.span_model = by_fold[k]
-    answers = [bench.answer(answerers[xfolds[it.article]], "all", it) for it in items]
+    answers = [bench.answer(answerers[bench.fold(it)], "all", it) for it in items]
     after = [_short(a) for a in answers]
     rep = score_xquad(items, answers, root)
     for name, shorts in (("end to end, today", before), ("end to end, spans (held-out)", after)):
