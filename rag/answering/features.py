@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,11 +16,11 @@ from rag.answering import extract
 from rag.language.lexical import tokens
 from rag.types import Article, Passage, Question
 
-VERSION = 4
+VERSION = 5
 QTYPES = ("count", "when", "role", "who", "where")
 
 CROSS = ("cross_use_z", "cross_primary_z", "cross_chunk_z", "cross_overlap", "cross_names", "cross_bigrams",
-         "cross_overlap_alt")  # fmt: skip
+         "cross_overlap_alt", "cross_overlap_parts")  # fmt: skip
 SENTENCE = (
     "use_z",  # second encoder's similarity to the question, standardised over the candidates
     "primary_z",  # embedding model's (stored) similarity, standardised
@@ -43,6 +43,8 @@ SENTENCE = (
     # idf-weighted share of the question's words the sentence holds as they are or as one of their
     # alternatives: an English word's German renderings, a German word's synonyms
     "overlap_alt",
+    # the same, a word also found as part of a compound ('sieg' in 'Weltcupsieg', 'welt' in 'Weltmeister')
+    "overlap_parts",
     # where it stands in its article: the first sentence; the teaser before a news body's dateline
     # (it sums the story up and names its people, rarely the fact asked); the dateline sentence
     "first",
@@ -78,6 +80,7 @@ ANSWERABLE = (
     "date_missing",  # the question asks for a date and the chosen sentence has none
     "log_bm25",
     "top_overlap_alt",
+    "top_overlap_parts",  # the same, question words also found as parts of the sentence's compounds
 )
 
 _NAME = re.compile(r"(?<![\w-])([A-ZÄÖÜ][\w-]{2,}|[A-Z]{2,})")
@@ -133,6 +136,7 @@ class Candidate:
     first: bool = False  # the article's first sentence
     teaser: bool = False  # before the article's dateline
     dateline: bool = False  # opens with the dateline
+    overlap_parts: float = 0.0
 
 
 def zs(x: np.ndarray) -> np.ndarray:
@@ -175,6 +179,7 @@ def sentence_matrix(question: Question, cands: Sequence[Candidate], cross: bool 
             c.numbers,
             c.rarest,
             c.overlap_alt,
+            c.overlap_parts,
             float(c.first),
             float(c.teaser),
             float(c.dateline),
@@ -185,6 +190,7 @@ def sentence_matrix(question: Question, cands: Sequence[Candidate], cross: bool 
             k * named,
             k * c.bigrams,
             k * c.overlap_alt,
+            k * c.overlap_parts,
         ]
     return out
 
@@ -230,6 +236,7 @@ def answerable_vector(
             float(date_missing),
             math.log1p(max(bm25, 0.0)),
             top.overlap_alt,
+            top.overlap_parts,
         ]
     )
 
@@ -287,3 +294,18 @@ def known_terms(question: str, idf: Callable[[str], float | None] | None, lang: 
     unseen_w = max(known, default=1.0)
     total = sum(known) + unseen_w * sum(v is None for v in seen.values())
     return sum(known) / total if total > 0 else 1.0
+
+
+PART = 4  # shortest stem counted as part of a compound
+
+
+def compound_parts(stems: Iterable[str]) -> set[str]:
+    """Every stem with its beginnings and endings of at least ``PART`` letters: a question word
+    found in one is found as part of a compound ('weltcupsieg' holds 'sieg' and 'weltcup')."""
+    out: set[str] = set()
+    for st in stems:
+        out.add(st)
+        for k in range(PART, len(st)):
+            out.add(st[:k])
+            out.add(st[-k:])
+    return out
