@@ -13,7 +13,7 @@ from rag.answering.answer import Answerer
 from rag.answering.desk import Desk
 from rag.answering.learned import AnswerModel
 from rag.answering.learned import load as load_model
-from rag.answering.requests import OVERVIEW, points_at_article, read_request
+from rag.answering.requests import OVERVIEW, points_at_article, read_request, without_pointer
 from rag.answering.retrieve import Retriever
 from rag.answering.scope import resolve as resolve_scope
 from rag.answering.spanmodel import load as load_span_model
@@ -148,8 +148,9 @@ class Bot:
                 return self.writer.reply(answer, retriever.articles)  # a summary written from the lead, checked
             return Reply.done(answer)
         if context and points_at_article(q) and context in retriever.manifest.articles:
-            if allowed is None or context in allowed:  # 'Who is quoted in this article?': searched as asked, there
-                return self._reply(q, conversation.Plan(q), retriever, k, frozenset({context}))
+            if allowed is None or context in allowed:  # 'Who is quoted in this article?': searched there
+                bare = without_pointer(q)
+                return self._reply(bare, conversation.Plan(bare), retriever, k, frozenset({context}))
         history = [h for h in history if read_request(h) is None]
         whole = conversation.plan(q, history)
         pieces = conversation.split(q)

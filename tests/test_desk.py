@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import SEED, assert_quotes_verbatim
 
-from rag.answering.requests import COLLECTION, LATEST, METADATA, OVERVIEW, read_request
+from rag.answering.requests import COLLECTION, LATEST, METADATA, OVERVIEW, read_request, without_pointer
 from rag.articles.ingest import read_article
 from rag.articles.metadata import front_matter, parse_date
 from rag.cli import main
@@ -252,7 +252,18 @@ def test_this_article_is_the_one_the_last_answer_quoted(desk: Bot) -> None:
     asked = "Wie lang ist der Zaun laut diesem Artikel?"
     quoted = desk.ask(asked, history=["Wie viele Soldaten hat Russland?"], context=_id(desk, "zaun.md"))
     assert {c.article_id for c in quoted.citations} == {_id(desk, "zaun.md")}
-    assert quoted.searched == asked  # not joined to the question before
+    assert quoted.short_answer == "3,7 Kilometer"
+    # not joined to the question before; the pointer at the article is not searched as its words
+    assert quoted.searched == "Wie lang ist der Zaun?"
+
+
+def test_the_pointer_at_this_article_is_not_part_of_what_is_searched() -> None:
+    assert without_pointer("Wie lang ist der Zaun laut diesem Artikel?") == "Wie lang ist der Zaun?"
+    assert without_pointer("According to this article, how many troops moved?") == "How many troops moved?"
+    assert without_pointer("Wer wird in diesem Artikel zitiert?") == "Wer wird zitiert?"
+    # where the article is what is asked about, or little else is asked, the question stays
+    assert without_pointer("What does this article say?") == "What does this article say?"
+    assert without_pointer("Was steht in diesem Artikel?") == "Was steht in diesem Artikel?"
 
 
 def test_collection_lists_exactly_the_articles_that_name_it_newest_first(desk: Bot) -> None:

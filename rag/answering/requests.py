@@ -206,3 +206,21 @@ def read_request(question: str) -> Request | None:
 def points_at_article(question: str) -> bool:
     """The question is about 'this article' (the one of the last answer)."""
     return bool(THIS_ARTICLE.search(question))
+
+
+# "this article" led in by a preposition: 'laut diesem Artikel', 'according to this article', 'in dem
+# Artikel' (not 'What does this article say?', where it is what is asked about)
+_POINTER = re.compile(
+    rf"\s*,?\s*(?:laut|nach|gemäß|according to|in|im|from|aus)\s+(?:(?:this|that|the same|the last) {_ART_EN}|"
+    rf"diese[mnrs]? {_ART_DE}|(?:dem )?selben {_ART_DE}|(?:dem|diesem) {_ART_DE})\b\s*,?",
+    re.IGNORECASE,
+)
+
+
+def without_pointer(question: str) -> str:
+    """The question without its pointer at 'this article' ('Wie lang ist der Zaun laut diesem
+    Artikel?' -> 'Wie lang ist der Zaun?'). The pointer says where to look, which the article
+    chosen already says; searched and weighed as words of the question, it counts against the very
+    sentence that answers. A question that is little else is kept as it is."""
+    bare = re.sub(r"\s+([?.!])", r"\1", " ".join(_POINTER.sub(" ", question).split()))
+    return bare[:1].upper() + bare[1:] if len(re.findall(r"\w+", bare)) >= 3 else question
