@@ -19,6 +19,7 @@ import pytest
 from conftest import SEED, assert_quotes_verbatim
 
 from rag.answering.conversation import Kind, anchor, read
+from rag.answering.requests import points_at_article, without_pointer
 from rag.types import Answer, Scope
 
 GOLD = Path(__file__).parent / "data" / "conversations.jsonl"
@@ -106,8 +107,10 @@ def test_the_gold_set_is_big_bilingual_and_true_to_the_article() -> None:
             if "kind" in t:  # a news-desk request: searched for its subject, and never an anchor
                 assert t["standalone"], (conv["id"], t["question"])
                 continue
-            # a follow-up is searched with the latest earlier question that stands alone
-            expected = t["question"] if t["standalone"] else f"{last_alone} {t['question']}"
+            # a follow-up is searched with the latest earlier question that stands alone; one pointing
+            # at "this article" is searched there, without the pointer
+            alone = without_pointer(t["question"]) if points_at_article(t["question"]) else t["question"]
+            expected = alone if t["standalone"] else f"{last_alone} {t['question']}"
             assert t["searched"] == expected, (conv["id"], t["question"])
             if t["standalone"]:
                 last_alone = t["question"]
