@@ -13,7 +13,7 @@ import pytest
 from rag.answering.retrieve import Retriever
 from rag.config import Settings
 from rag.language import dictionary
-from rag.language.dictionary import Dictionary, entry_pairs, german_terms
+from rag.language.dictionary import Dictionary, entry_pairs, german_terms, word_renderings
 from rag.pipeline import Bot
 from tests.conftest import assert_quotes_verbatim
 
@@ -48,6 +48,7 @@ BEVOELKERUNG = (
     "Bevölkerung {f} /Bev./ | abnehmende Bevölkerung | einheimische Bevölkerung; indigene Population :: "
     "population /pop./ | declining population | native population; indigenous population"
 )
+CHEFTRAINER = "Cheftrainer {m}; Chefcoach {m} :: head coach"
 LINES = ["# Version :: devel 2023-01-30", STERBEN, TRUPPE, HORDE, WARSCHAU, BEVOELKERUNG]
 
 
@@ -89,6 +90,21 @@ def test_question_rendered_names_and_numbers_kept() -> None:
     assert terms["near"] == 1.0 and "how" not in terms and "many" not in terms  # unknown kept, question words not
 
 
+def test_two_english_words_rendered_as_one_german_compound() -> None:
+    d = Dictionary.from_lines([*LINES, CHEFTRAINER])
+    assert d.renderings("head coach") == [("cheftrain", 1.0), ("chefcoach", 1.0)]
+    assert d.renderings("head coaches") == [("cheftrain", 1.0), ("chefcoach", 1.0)]  # a plural it lacks
+    assert d.renderings("coach") == [] and d.renderings("head") == []  # the phrase's words alone: not that
+    terms = german_terms("Who is the head coach of the troops?", d)
+    assert terms["cheftrain"] == 1.0 and terms["chefcoach"] == 1.0 and terms["trupp"] == 1.0
+    alternatives = word_renderings("Who is the head coach of the troops?", d)
+    assert "cheftrain" in alternatives["coach"] and "cheftrain" in alternatives["head"]
+    assert "cheftrain" not in alternatives["troop"]
+    # only adjacent words (stop words between them aside) make the phrase
+    assert "cheftrain" not in german_terms("Which coach saw the head of the troops?", d)
+    assert "cheftrain" not in german_terms("Who is the coach's head?", d)
+
+
 def test_table_cached_by_size_and_time(tmp_path: Path) -> None:
     source = tmp_path / "de-en"
     source.write_text("\n".join(LINES) + "\n", encoding="utf-8")
@@ -123,6 +139,28 @@ def test_english_question_finds_the_german_passage_by_rendering(seed_index: Path
     passages, trace = retriever.search(question)
     assert evidence in passages[0].text
     assert trace.hits[0].lexical == rendered.max()
+
+
+@pytest.mark.skipif(
+    not dictionary.DEFAULT_PATH.exists(), reason="needs the Ding dictionary: apt-get install trans-de-en"
+)
+def test_english_phrase_finds_the_german_compound(seed_index: Path, encoders) -> None:  # type: ignore[no-untyped-def]
+    question = "What did the Secretary General say about the concentration?"
+    evidence = "Der Generalsekretär der geboren Jens Stoltemberg"
+    retriever = Retriever(Settings(index_dir=seed_index), encoders)
+    found = dictionary.load(dictionary.DEFAULT_PATH, Settings().model_cache())
+    assert found is not None
+    terms = german_terms(question, found)
+    assert "generalsekretar" in terms  # 'Secretary General' as one German word
+    holding = [
+        i
+        for i, c in enumerate(retriever.chunks)
+        if "Generalsekretär" in retriever.articles[c.article_id].text[c.start : c.end]
+    ]
+    scores = retriever.lexical.term_scores({"generalsekretar": 1.0})
+    assert holding and set(np.flatnonzero(scores > 0)) == set(holding)
+    passages, _ = retriever.search(question)
+    assert evidence in passages[0].text
 
 
 def test_without_the_dictionary_the_bot_answers_and_warns_once(

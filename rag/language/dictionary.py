@@ -8,7 +8,7 @@ stems a German question would.
 The dictionary is read from the system at run time (it is GPL-2+, not shipped with the project).
 Nothing happens at import: the file is parsed on first use (about 5 s for its 206k lines) and the
 derived table is kept under the settings' cache folder, keyed by the file's size and modification
-time, so later starts read only that (0.07 s). Without the file, English questions search the
+time, so later starts read only that (about 0.3 s). Without the file, English questions search the
 German words as they are, with one warning saying so.
 
 A line of the file is ``German ... :: English ...``; both sides are split into the same number of
@@ -34,7 +34,10 @@ log = logging.getLogger(__name__)
 DEFAULT_PATH = Path("/usr/share/trans/de-en")
 RENDERINGS = 3  # German renderings kept per English word, the most frequent first
 GLOSS = "~"  # marks a gloss line of the derived table
-TABLE_VERSION = "d4"  # bump when the derived table changes shape or content
+TABLE_VERSION = "d5"  # bump when the derived table changes shape or content
+# English phrases of up to this many content words are rendered as one ('head coach' -> 'Cheftrainer'):
+# German writes as one compound what English writes as two words.
+PHRASE_WORDS = 2
 # notes: {f}, [pol.], (ugs.), <...>, and abbreviations after a word: '/Ztg./', '/Gov.; Govt./'
 _NOTES = re.compile(r"\{[^}|]*\}|\[[^\]|]*\]|\([^)|]*\)|<[^>|]*>|(?<!\S)/[^/|]+/(?=[\s;]|$)")
 _SPACE = re.compile(r"\s+")
@@ -103,7 +106,8 @@ def _content(text: str) -> tuple[str, ...]:
 class Dictionary:
     """English word -> its German renderings, the most frequent first, as the text
     ``stem<SPACE>count<TAB>stem<SPACE>count...`` (stems of ``tokens(..., 'de')``; count: how often the
-    pair occurs). Kept as text and read on lookup: 17 MB for the 96k words instead of 40 as tuples."""
+    pair occurs); a two-word English phrase is a key too ('head coach' -> 'cheftrain'). Kept as text
+    and read on lookup: 45 MB for the 278k words and phrases (17 MB for the 96k words alone)."""
 
     table: Mapping[str, str]
     glosses: Mapping[str, str] = field(default_factory=dict)  # German word as written -> an English gloss
@@ -127,16 +131,16 @@ class Dictionary:
                     offered[de][(gloss, leads)] += share
             stems_of: dict[str, list[str]] = {}
             for en, de, share in _entry_pairs(subs):
-                if len(en) != 1:
+                if len(en) > PHRASE_WORDS:
                     continue
                 stems = stems_of[de] if de in stems_of else stems_of.setdefault(de, tokens(de, "de"))
                 if len(stems) == 1:
-                    counts[en[0]][stems[0]] += share
+                    counts[" ".join(en)][stems[0]] += share
         made = cls(
             {w: "\t".join(f"{stem} {n:.3g}" for stem, n in c.most_common(RENDERINGS)) for w, c in counts.items()}
         )
         # how common an English word is: its own entries times its occurrences in all entries
-        common = {w: sum(c.values()) * used[w] for w, c in counts.items()}
+        common = {w: sum(c.values()) * used[w] for w, c in counts.items() if " " not in w}
         glosses = {de: made._best_gloss(de, c, common) for de, c in offered.items()}
         return cls(made.table, {de: g for de, g in glosses.items() if g is not None})
 
@@ -213,6 +217,8 @@ def german_terms(question: str, dictionary: Dictionary) -> dict[str, float]:
     kept as they are; a name it knows (capitalised, not first) both kept and rendered
     ('Warsaw' -> warsaw, warschau). English stop words and question words are dropped."""
     terms: dict[str, float] = defaultdict(float)
+    for stem, confidence in phrase_renderings(question, dictionary):
+        terms[stem] += confidence
     for i, word in enumerate(re.findall(r"\w+", question)):
         low = word.lower()
         if low in _LOOKUP_SKIP or (len(low) < 2 and not low.isdigit()):
@@ -226,18 +232,48 @@ def german_terms(question: str, dictionary: Dictionary) -> dict[str, float]:
     return dict(terms)
 
 
+def _content_words(question: str) -> list[str]:
+    """The question's words the dictionary is asked for, as written: no stop or question words, no
+    single letters ('prosecutor's' gives 'prosecutor'), no numbers."""
+    return [
+        w
+        for w in re.findall(r"\w+", question)
+        if w.lower() not in _LOOKUP_SKIP and len(w) > 1 and not any(c.isdigit() for c in w)
+    ]
+
+
+def phrase_renderings(question: str, dictionary: Dictionary) -> list[tuple[str, float]]:
+    """German stems of the dictionary's two-word phrases among the question's adjacent content words
+    ('Who is the head coach of ...' -> 'cheftrain'; 'managing director' -> 'geschaftsfuhr'), with
+    their confidence each. Two content words stand adjacent when only stop words lie between them, as
+    the dictionary's own phrases are read ('office of the prosecutor' is ('office', 'prosecutor'))."""
+    found = _content_words(question)
+    out: list[tuple[str, float]] = []
+    for a, b in zip(found, found[1:], strict=False):
+        out.extend(dictionary.renderings(f"{a.lower()} {b.lower()}"))
+    return out
+
+
 def word_renderings(question: str, dictionary: Dictionary) -> dict[str, frozenset[str]]:
     """Per stem of an English question's content words (as ``tokens`` gives it in either
-    language's stemming), the German stems the dictionary renders the word by."""
+    language's stemming), the German stems the dictionary renders the word by; the words of a
+    phrase the dictionary renders as one ('head coach') also by the phrase's renderings."""
     out: dict[str, frozenset[str]] = {}
-    for word in re.findall(r"\w+", question):
-        low = word.lower()
-        if low in _LOOKUP_SKIP or len(low) < 2 or any(c.isdigit() for c in word):
-            continue
-        found = frozenset(stem for stem, _ in dictionary.renderings(low))
+
+    def add(word: str, stems: frozenset[str]) -> None:
+        for stem in {*tokens(word, "en"), *tokens(word, "de")}:
+            out[stem] = out.get(stem, frozenset()) | stems
+
+    content = _content_words(question)
+    for a, b in zip(content, content[1:], strict=False):
+        whole = frozenset(stem for stem, _ in dictionary.renderings(f"{a.lower()} {b.lower()}"))
+        if whole:
+            add(a, whole)
+            add(b, whole)
+    for word in content:
+        found = frozenset(stem for stem, _ in dictionary.renderings(word.lower()))
         if found:
-            for stem in {*tokens(word, "en"), *tokens(word, "de")}:
-                out[stem] = out.get(stem, frozenset()) | found
+            add(word, found)
     return out
 
 
