@@ -121,19 +121,28 @@ def test_table_cached_by_size_and_time(tmp_path: Path) -> None:
     assert len(list(cache.glob("ding-*.tsv"))) == 2
 
 
-@pytest.mark.skipif(
+NEEDS_DING = pytest.mark.skipif(
     not dictionary.DEFAULT_PATH.exists(), reason="needs the Ding dictionary: apt-get install trans-de-en"
 )
-def test_english_question_finds_the_german_passage_by_rendering(seed_index: Path, encoders) -> None:  # type: ignore[no-untyped-def]
+
+
+@pytest.fixture
+def ding() -> Dictionary:
+    """The system's Ding dictionary, read through the derived table in the model cache."""
+    found = dictionary.load(dictionary.DEFAULT_PATH, Settings().model_cache())
+    assert found is not None
+    return found
+
+
+@NEEDS_DING
+def test_english_question_finds_the_german_passage_by_rendering(seed_index: Path, encoders, ding: Dictionary) -> None:  # type: ignore[no-untyped-def]
     question = "In which region did the Ukrainian soldiers lose their lives?"
     evidence = "Im Jahr 2021 waren sie 29 ukrainische Soldaten, die ihr Leben verloren haben im Donbass"
     retriever = Retriever(Settings(index_dir=seed_index), encoders)
-    found = dictionary.load(dictionary.DEFAULT_PATH, Settings().model_cache())
-    assert found is not None
     # The English words match nothing of the article; their renderings (ukrainisch, soldat, verlor,
     # leb, ...) find the sentence.
     assert not retriever.lexical.scores(question).any()
-    rendered = retriever.lexical.term_scores(german_terms(question, found))
+    rendered = retriever.lexical.term_scores(german_terms(question, ding))
     best = retriever.chunks[int(np.argmax(rendered))]
     assert evidence in retriever.articles[best.article_id].text[best.start : best.end]
     passages, trace = retriever.search(question)
@@ -141,16 +150,12 @@ def test_english_question_finds_the_german_passage_by_rendering(seed_index: Path
     assert trace.hits[0].lexical == rendered.max()
 
 
-@pytest.mark.skipif(
-    not dictionary.DEFAULT_PATH.exists(), reason="needs the Ding dictionary: apt-get install trans-de-en"
-)
-def test_english_phrase_finds_the_german_compound(seed_index: Path, encoders) -> None:  # type: ignore[no-untyped-def]
+@NEEDS_DING
+def test_english_phrase_finds_the_german_compound(seed_index: Path, encoders, ding: Dictionary) -> None:  # type: ignore[no-untyped-def]
     question = "What did the Secretary General say about the concentration?"
     evidence = "Der Generalsekretär der geboren Jens Stoltemberg"
     retriever = Retriever(Settings(index_dir=seed_index), encoders)
-    found = dictionary.load(dictionary.DEFAULT_PATH, Settings().model_cache())
-    assert found is not None
-    terms = german_terms(question, found)
+    terms = german_terms(question, ding)
     assert "generalsekretar" in terms  # 'Secretary General' as one German word
     holding = [
         i
