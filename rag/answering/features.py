@@ -16,7 +16,7 @@ from rag.answering import extract
 from rag.language.lexical import tokens
 from rag.types import Article, Passage, Question
 
-VERSION = 5
+VERSION = 6
 QTYPES = ("count", "when", "role", "who", "where")
 
 CROSS = ("cross_use_z", "cross_primary_z", "cross_chunk_z", "cross_overlap", "cross_names", "cross_bigrams",
@@ -45,6 +45,11 @@ SENTENCE = (
     "overlap_alt",
     # the same, a word also found as part of a compound ('sieg' in 'Weltcupsieg', 'welt' in 'Weltmeister')
     "overlap_parts",
+    # the sentence before it in the passage holds the question's words and names (0 when none): the
+    # answer often follows the sentence that sets the question's scene ('Ein Einkaufszentrum in
+    # Spielfeld wurde erwähnt. Es gehört Anton Wieser, ...')
+    "prev_overlap_parts",
+    "prev_names",
     # where it stands in its article: the first sentence; the teaser before a news body's dateline
     # (it sums the story up and names its people, rarely the fact asked); the dateline sentence
     "first",
@@ -180,6 +185,8 @@ def sentence_matrix(question: Question, cands: Sequence[Candidate], cross: bool 
             c.rarest,
             c.overlap_alt,
             c.overlap_parts,
+            cands[c.prev].overlap_parts if c.prev >= 0 else 0.0,
+            names_found(names, cands[c.prev].text) if c.prev >= 0 and names else 0.0,
             float(c.first),
             float(c.teaser),
             float(c.dateline),
