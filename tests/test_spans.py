@@ -82,14 +82,18 @@ def test_without_hanta_word_shapes_stand_in_with_one_warning(
         ("Zunächst traf er in der 50. Minute zum 1:0.", "when", ["50. Minute", "in der 50. Minute"]),
         ("Die Affen rufen mit einem hohen und regelmäßigen Pfeifton.", "other", ["hohen und regelmäßigen Pfeifton"]),
         ("Die Technologie sei innerhalb von anderthalb Jahren marktreif.", "when", ["innerhalb von anderthalb Jahren"]),
+        # names across a joining word ('of Michigan' alone is no name)
+        ("Forscher der University of Michigan bauen ihn.", "who", ["University of Michigan"]),
+        ("Im Journal of Experimental Psychology schreiben sie.", "other", ["Journal of Experimental Psychology"]),
     ],
 )
-def test_ordinals_coordinated_adjectives_and_two_prepositions_stay_in_one_candidate(
+def test_ordinals_coordinated_adjectives_two_prepositions_and_joined_names_stay_in_one_candidate(
     sentence: str, qtype: str, wanted: list[str]
 ) -> None:
     _, cands = spans.candidates(sentence, qtype, "Frage?")
     texts = {c.text for c in cands}
     assert set(wanted) <= texts, texts
+    assert not any(c.text.startswith("of ") and "name" in c.kinds for c in cands)
     assert all(sentence[c.start : c.end] == c.text for c in cands)
 
 
@@ -142,7 +146,7 @@ BIDEN = (
     "gesamte Bandbreite der Probleme zu erörtern, mit denen die USA und Russland konfrontiert sind."
 )
 RECORDED_BEST = "Biden"  # without the similarity and today's-choice signals
-RECORDED_SCORE = 4.3642
+RECORDED_SCORE = 4.4115
 
 
 def test_seed_question_short_answer_with_spans_on(seed_index: Path, encoders) -> None:  # type: ignore[no-untyped-def]

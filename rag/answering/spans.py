@@ -130,6 +130,15 @@ def proper_names(sentence: str, found: list[extract.Span]) -> list[extract.Span]
     return out
 
 
+# lowercase words inside a name: 'University of Michigan', 'Centre for ...', 'Charles de Gaulle'
+_NAME_JOINERS = {"of", "for", "de", "du", "da", "di", "del", "van", "von", "la", "le"}
+
+
+def _name_part(tok: Token) -> bool:
+    """A capitalised name, noun or adjective goes on a run of names ('Journal of Experimental Psychology')."""
+    return tok.tag in ("NE", "NN", "ADJ") and tok.text[:1].isupper()
+
+
 def _runs(toks: list[Token]) -> list[tuple[int, int]]:
     """(first, last) token index pairs of the clause pieces between boundaries."""
     out, start = [], 0
@@ -171,11 +180,16 @@ def candidates(
 
     for lo, hi in _runs(toks):
         i = lo
-        while i <= hi:  # runs of names
-            if toks[i].tag == "NE":
+        while i <= hi:  # runs of names, across a joining word: 'University of Michigan', 'Charles de Gaulle'
+            if toks[i].tag == "NE" and toks[i].text[:1].isupper():
                 j = i
-                while j + 1 <= hi and toks[j + 1].tag in ("NE", "NN") and toks[j + 1].text[:1].isupper():
-                    j += 1
+                while True:
+                    if j + 1 <= hi and _name_part(toks[j + 1]):
+                        j += 1
+                    elif j + 2 <= hi and toks[j + 1].text in _NAME_JOINERS and _name_part(toks[j + 2]):
+                        j += 2
+                    else:
+                        break
                 add(i, j, "name")
                 i = j + 1
             else:
