@@ -29,6 +29,16 @@ SYNSETS = [
 ]
 
 
+def test_a_number_in_english_notation_finds_it_in_german() -> None:
+    from rag.answering import features
+
+    q = read("Did Shoigu claim 40,000 soldiers and 1.5 million euros?")
+    assert q.numbers == frozenset({"40000", "15"})
+    sentence = "Schoigu sprach von 40.000 Soldaten und 1,5 Millionen Euro."
+    assert features.numbers_found(set(q.numbers), sentence) == 1.0
+    assert features.numbers_found(set(q.numbers), "Schoigu sprach von 4000 Soldaten.") == 0.0
+
+
 def test_what_a_question_asks_is_read_once() -> None:
     q = read("How many troops did Shoigu claim in 2021?")
     assert (q.lang, q.asks, q.target) == ("en", "count", "troops")

@@ -249,6 +249,7 @@ def answerable_vector(
 
 
 _NUMERIC = re.compile(r"(?<![\w])(?:\d[\d.,]*\d|\d|[IVXLC]{2,})(?![\w])")
+_SEPARATOR = re.compile(r"(?<=\d)[.,](?=\d)")
 
 
 def pair_overlap(question_pairs: set[tuple[str, str]], text: str) -> float:
@@ -266,8 +267,9 @@ def word_pairs(text: str) -> set[tuple[str, str]]:
 
 
 def numbers_of(text: str) -> set[str]:
-    """The numbers and roman numerals of ``text``, as written."""
-    return set(_NUMERIC.findall(text))
+    """The numbers and roman numerals of ``text``, their digits without separators, so a number
+    written in English notation finds it in German ('40,000' and '40.000' are both '40000')."""
+    return {_SEPARATOR.sub("", n) for n in _NUMERIC.findall(text)}
 
 
 def numbers_found(asked: set[str], text: str) -> float:
