@@ -106,6 +106,31 @@ def score_fact(item: dict[str, Any], answer: Answer, corpus: Corpus) -> dict[str
     }
 
 
+# What went wrong with a fact answer whose short answer does not hold the gold, in the order checked.
+MISSES = ("declined", "wrong span of the right passage", "another sentence of the right article", "another article")
+
+
+def miss_of(item: dict[str, Any], answer: Answer, corpus: Corpus) -> str | None:
+    """The kind of miss of a fact answer (one of ``MISSES``), None when its short answer is right."""
+    if not answer.abstained and contains_any(answer.short_answer, [item["answer"]]):
+        return None
+    if answer.abstained:
+        return MISSES[0]
+    if quotes_evidence(item, answer, corpus):
+        return MISSES[1]
+    if answer.citations and Path(answer.citations[0].source).name == item["article"]:
+        return MISSES[2]
+    return MISSES[3]
+
+
+def misses_table(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per language, how many fact answers missed in each way."""
+    return {
+        lang: {m: sum(r["kind"] == "fact" and r["lang"] == lang and r["miss"] == m for r in rows) for m in MISSES}
+        for lang in LANGS
+    }
+
+
 def score_unanswerable(item: dict[str, Any], answer: Answer, corpus: Corpus) -> dict[str, float | bool | None]:
     return {"declined": answer.abstained}
 
@@ -257,6 +282,7 @@ def run(settings: Settings, corpus: Corpus, workdir: Path, encoders: Sequence[An
                 "lang": item["lang"],
                 "kind": item["kind"],
                 "scores": SCORERS[item["kind"]](item, answer, corpus),
+                "miss": miss_of(item, answer, corpus) if item["kind"] == "fact" else None,
                 "question": item["question"],
                 "gold": item.get("answer"),
                 "abstained": answer.abstained,
@@ -273,6 +299,7 @@ def run(settings: Settings, corpus: Corpus, workdir: Path, encoders: Sequence[An
         "questions": counts,
         "index": indexed,
         "kinds": summarise(rows) | {k: {"status": NOT_SUPPORTED, **n} for k, n in counts.items() if k not in SCORERS},
+        "misses": misses_table(rows),
         "seconds": {"ask": round(seconds, 1), "all": round(time.monotonic() - started, 1)},
         "answers": rows,
     }
@@ -297,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     report["command"] = " ".join(["python -m bench.news", *(argv if argv is not None else sys.argv[1:])])
     scored = {k: v for k, v in report["kinds"].items() if k in SCORERS}
     print(table(scored, report["questions"], report["index"]["articles"]))
+    for lang, counts in report["misses"].items():
+        print(f"fact misses, {lang}: " + ", ".join(f"{m} {n}" for m, n in counts.items()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     _note(f"wrote {args.out} ({report['seconds']['all']:.0f} s)")

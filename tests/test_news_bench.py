@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from bench.news import Corpus, score_fact
+from bench.news import MISSES, Corpus, miss_of, score_fact
 from rag.training.evaluate import loose_contains
 from rag.training.quality import NEWS_DIR
-from rag.types import Answer
+from rag.types import Answer, Citation
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,21 @@ def test_a_declined_fact_question_scores_nothing() -> None:
     item = _item("fact-070-6")
     scores = score_fact(item, Answer(item["question"], "The articles don't say.", None, True), Corpus(NEWS_DIR))
     assert scores["declined"] and not scores["loosely_right"] and not scores["exact"] and scores["token_f1"] == 0.0
+
+
+def test_a_missed_fact_answer_says_how_it_missed() -> None:
+    item = _item("fact-070-6")  # gold "28.": 'Der 28. Weltcupsieg von Svindal, ...'
+    corpus = Corpus(NEWS_DIR)
+    text = corpus.texts[item["article"]]
+    gold = text.index(item["evidence"])
+
+    def cited(source: str, start: int, end: int, short: str | None) -> Answer:
+        quote = corpus.texts[source][start:end] if source in corpus.texts else "Etwas anderes."
+        c = Citation(1, "a1", f"/news/{source}", "Titel", start, end, quote, 1.0)
+        return Answer(item["question"], f"{short} [1]", short, False, [c])
+
+    assert miss_of(item, cited(item["article"], gold, gold + 40, "28."), corpus) is None
+    assert miss_of(item, Answer(item["question"], "The articles don't say.", None, True), corpus) == MISSES[0]
+    assert miss_of(item, cited(item["article"], gold, gold + 40, "Platz 21"), corpus) == MISSES[1]
+    assert miss_of(item, cited(item["article"], 0, 20, "Platz 21"), corpus) == MISSES[2]
+    assert miss_of(item, cited("000_anderer_artikel.txt", 0, 20, "Platz 21"), corpus) == MISSES[3]
