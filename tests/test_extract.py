@@ -84,6 +84,23 @@ def test_a_date_question_needs_a_calendar_date() -> None:
     assert all(is_calendar_date(t) for t in ("am 13. April", "April 2021", "seit 1835", "am 7.2."))
 
 
+def test_a_date_question_prefers_a_day_to_a_bare_year(encoders) -> None:  # type: ignore[no-untyped-def]
+    from rag.answering.answer import Answerer
+    from rag.answering.extract import names_day_or_month, typed_spans
+    from rag.answering.question import read
+    from rag.config import Settings
+
+    assert names_day_or_month("am 10. September") and names_day_or_month("am 7.2.")
+    assert not names_day_or_month("2016") and not names_day_or_month("im Jahr 1835")
+    sentence = "Eröffnet wird die Spielzeit 2016 am 10. September in der Schiffbau-Halle."
+    asked = read("An welchem Datum beginnt die neue Spielzeit?")
+    typed = typed_spans(sentence, asked)
+    assert {"2016", "am 10. September"} <= {c.text for c in typed}
+    answerer = Answerer(Settings().answer, encoders[-1], encoders[0])
+    short = answerer.typed_short(asked, sentence, typed)
+    assert short is not None and short.text == "am 10. September"
+
+
 def test_nationalities_are_matched_across_languages() -> None:
     assert origins("29 ukrainische Soldaten") == {"ukrain"}
     assert origins("Russian soldiers") == origins("zwei russischen Armeen") == {"russ"}

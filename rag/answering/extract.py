@@ -226,6 +226,14 @@ def is_calendar_date(text: str) -> bool:
     return bool(_CALENDAR.search(text))
 
 
+_DAY_OR_MONTH = re.compile(rf"\b{_MONTH}\b|\b\d{{1,2}}\.\s*\d{{1,2}}\.", re.IGNORECASE)
+
+
+def names_day_or_month(text: str) -> bool:
+    """A month or a day like '12.3.': 'am 10. September', 'Mai 2021'; not a bare year."""
+    return bool(_DAY_OR_MONTH.search(text))
+
+
 _COUNT_HEAD = re.compile(rf"^(?:{_MOD})?(?i:{_NUMBER}(?:{_RANGE_CASED})){_SCALE}\s*")
 
 
