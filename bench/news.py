@@ -36,7 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -110,13 +110,14 @@ def score_fact(item: dict[str, Any], answer: Answer, corpus: Corpus) -> dict[str
 MISSES = ("declined", "wrong span of the right passage", "another sentence of the right article", "another article")
 
 
-def miss_of(item: dict[str, Any], answer: Answer, corpus: Corpus) -> str | None:
-    """The kind of miss of a fact answer (one of ``MISSES``), None when its short answer is right."""
-    if not answer.abstained and contains_any(answer.short_answer, [item["answer"]]):
+def miss_of(item: dict[str, Any], answer: Answer, scores: Mapping[str, Any]) -> str | None:
+    """The kind of miss of a fact answer (one of ``MISSES``) from its ``score_fact`` scores, None when
+    its short answer is right."""
+    if scores["short_answer_right"]:
         return None
-    if answer.abstained:
+    if scores["declined"]:
         return MISSES[0]
-    if quotes_evidence(item, answer, corpus):
+    if scores["passage_quoted"]:
         return MISSES[1]
     if answer.citations and Path(answer.citations[0].source).name == item["article"]:
         return MISSES[2]
@@ -281,8 +282,8 @@ def run(settings: Settings, corpus: Corpus, workdir: Path, encoders: Sequence[An
                 "id": item["id"],
                 "lang": item["lang"],
                 "kind": item["kind"],
-                "scores": SCORERS[item["kind"]](item, answer, corpus),
-                "miss": miss_of(item, answer, corpus) if item["kind"] == "fact" else None,
+                "scores": (scores := SCORERS[item["kind"]](item, answer, corpus)),
+                "miss": miss_of(item, answer, scores) if item["kind"] == "fact" else None,
                 "question": item["question"],
                 "gold": item.get("answer"),
                 "abstained": answer.abstained,

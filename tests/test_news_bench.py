@@ -65,13 +65,16 @@ def test_a_missed_fact_answer_says_how_it_missed() -> None:
     text = corpus.texts[item["article"]]
     gold = text.index(item["evidence"])
 
+    def miss(answer: Answer) -> str | None:
+        return miss_of(item, answer, score_fact(item, answer, corpus))
+
     def cited(source: str, start: int, end: int, short: str | None) -> Answer:
         quote = corpus.texts[source][start:end] if source in corpus.texts else "Etwas anderes."
         c = Citation(1, "a1", f"/news/{source}", "Titel", start, end, quote, 1.0)
         return Answer(item["question"], f"{short} [1]", short, False, [c])
 
-    assert miss_of(item, cited(item["article"], gold, gold + 40, "28."), corpus) is None
-    assert miss_of(item, Answer(item["question"], "The articles don't say.", None, True), corpus) == MISSES[0]
-    assert miss_of(item, cited(item["article"], gold, gold + 40, "Platz 21"), corpus) == MISSES[1]
-    assert miss_of(item, cited(item["article"], 0, 20, "Platz 21"), corpus) == MISSES[2]
-    assert miss_of(item, cited("000_anderer_artikel.txt", 0, 20, "Platz 21"), corpus) == MISSES[3]
+    assert miss(cited(item["article"], gold, gold + 40, "28.")) is None
+    assert miss(Answer(item["question"], "The articles don't say.", None, True)) == MISSES[0]
+    assert miss(cited(item["article"], gold, gold + 40, "Platz 21")) == MISSES[1]
+    assert miss(cited(item["article"], 0, 20, "Platz 21")) == MISSES[2]
+    assert miss(cited("000_anderer_artikel.txt", 0, 20, "Platz 21")) == MISSES[3]

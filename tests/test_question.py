@@ -70,7 +70,6 @@ def test_english_words_are_rendered_into_german() -> None:
 
 def test_a_question_word_counts_as_found_inside_a_compound() -> None:
     from rag.answering import features
-    from rag.answering.evidence import _in_parts
     from rag.language.lexical import tokens
 
     ding = Dictionary.from_lines([STERBEN, TRUPPE])
@@ -79,9 +78,9 @@ def test_a_question_word_counts_as_found_inside_a_compound() -> None:
     parts = features.compound_parts(sentence)
     forms = {"troop", *q.alternatives["troop"]}  # 'trupp', rendered
     assert not forms & sentence  # not a word of the sentence as it stands
-    assert _in_parts(forms, sentence, parts)  # but the end of 'Grenztruppen'
+    assert features.in_parts(forms, sentence, parts)  # but the end of 'Grenztruppen'
     assert "trupp" in parts and "gren" in parts and "tru" not in parts  # parts of four letters or more
-    assert not _in_parts({"und"}, {"grund"}, features.compound_parts({"grund"}))  # too short to count as a part
+    assert not features.in_parts({"und"}, {"grund"}, features.compound_parts({"grund"}))  # too short to count as a part
 
 
 def test_thesaurus_keeps_small_sets_of_single_words(tmp_path: Path) -> None:

@@ -104,7 +104,7 @@ class Ranker:
             lex = sum(weight[t] for t in qtok & stoks) / total
             lex_alt = sum(weight[t] for t in qtok if t in stoks or not stoks.isdisjoint(alts.get(t, ()))) / total
             parts = features.compound_parts(stoks)
-            lex_parts = sum(weight[t] for t in qtok if _in_parts({t, *alts.get(t, ())}, stoks, parts)) / total
+            lex_parts = sum(weight[t] for t in qtok if features.in_parts({t, *alts.get(t, ())}, stoks, parts)) / total
             prev = k - 1 if k > 0 and spans[k - 1][0] is p else -1
             nxt = k + 1 if k + 1 < len(spans) and spans[k + 1][0] is p else -1
             rarest = float(bool(rare and rare in stoks))
@@ -228,9 +228,3 @@ class VectorMemo:
             while len(self._docs) > self._size:
                 self._docs.popitem(last=False)
         return [known[t] for t in texts]
-
-
-def _in_parts(forms: set[str], stems: set[str], parts: set[str]) -> bool:
-    """One of a question word's ``forms`` is a word of the sentence, or (``features.PART`` letters or
-    more) part of one of its compounds."""
-    return any(f in stems or (len(f) >= features.PART and f in parts) for f in forms)

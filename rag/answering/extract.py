@@ -218,15 +218,13 @@ def candidates(
     return []
 
 
-_CALENDAR = re.compile(rf"\b{_MONTH}\b|\b\d{{1,2}}\.\s*\d{{1,2}}\.|\b(?:1[89]|20)\d\d\b", re.IGNORECASE)
+_DAY_OR_MONTH = re.compile(rf"\b{_MONTH}\b|\b\d{{1,2}}\.\s*\d{{1,2}}\.", re.IGNORECASE)
+_CALENDAR = re.compile(rf"{_DAY_OR_MONTH.pattern}|\b(?:1[89]|20)\d\d\b", re.IGNORECASE)
 
 
 def is_calendar_date(text: str) -> bool:
     """A month, a day like '12.3.' or a year: 'am 13. April', 'April 2021', '1835'."""
     return bool(_CALENDAR.search(text))
-
-
-_DAY_OR_MONTH = re.compile(rf"\b{_MONTH}\b|\b\d{{1,2}}\.\s*\d{{1,2}}\.", re.IGNORECASE)
 
 
 def names_day_or_month(text: str) -> bool:

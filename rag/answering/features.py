@@ -318,3 +318,9 @@ def compound_parts(stems: Iterable[str]) -> set[str]:
             out.add(st[:k])
             out.add(st[-k:])
     return out
+
+
+def in_parts(forms: set[str], stems: set[str], parts: set[str]) -> bool:
+    """One of a question word's ``forms`` is a word of the text (``stems``), or (``PART`` letters or
+    more) part of one of its compounds (``parts``, from ``compound_parts``)."""
+    return any(f in stems or (len(f) >= PART and f in parts) for f in forms)
