@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.answering import conversation, parts
+from rag.answering import conversation, parts, spans
 from rag.answering.answer import Answerer
 from rag.answering.desk import Desk
 from rag.answering.learned import AnswerModel
@@ -196,6 +196,7 @@ class Bot:
             rebuild=rebuild,
             wait=wait,
             any_address=any_address,
+            analyser=spans.analyser(),
         )
         with self._lock:
             self._retriever = None  # reopen on next use, seeing the new manifest

@@ -210,33 +210,37 @@ class Answerer:
         return False
 
     def _short(self, question: Question, ev: Evidence) -> str | None:
-        today = self.typed_short(question, ev.text, ev.typed)
+        today = self.typed_short(question, ev.text, ev.typed, ev.tags)
         # The typed rules' span (a number phrase for 'how many X' matched to X, a date, a name after
         # an office) stays; the span model picks a few words where they give none.
         if self.span_model is not None and today is None:
-            cands, x = self.span_rows(question, ev.text, today)
+            cands, x = self.span_rows(question, ev.text, today, ev.tags)
             chosen = self.span_model.choose(x)
             if chosen is not None:
                 return cands[chosen[0]].text
         return today.text if today is not None else None
 
     def span_rows(
-        self, question: Question, sentence: str, today: extract.Span | None
+        self, question: Question, sentence: str, today: extract.Span | None, tags: Sequence[str] | None = None
     ) -> tuple[list[spans.Candidate], np.ndarray]:
-        """The short-answer candidates of ``sentence`` and their ``spanmodel.FEATURES`` rows."""
-        toks, cands = spans.candidates(sentence, question.asks, question.text)
+        """The short-answer candidates of ``sentence`` and their ``spanmodel.FEATURES`` rows (``tags``:
+        the sentence's tags kept with the index, if any)."""
+        toks, cands = spans.candidates(sentence, question.asks, question.text, known=tags)
         if not cands:
             return [], np.zeros((0, len(spanmodel.FEATURES)))
         sims = cosines(self.encoder, question.text, [spanmodel.context(sentence, c) for c in cands])
         where = (today.start, today.end) if today is not None else None
         return cands, spanmodel.rows(question, toks, cands, where, sims)
 
-    def typed_short(self, question: Question, sentence: str, typed: list[extract.Span]) -> extract.Span | None:
-        """Today's typed rules: the answer-shaped span of the asked type, if any."""
+    def typed_short(
+        self, question: Question, sentence: str, typed: list[extract.Span], tags: Sequence[str] | None = None
+    ) -> extract.Span | None:
+        """Today's typed rules: the answer-shaped span of the asked type, if any (``tags``: as kept with
+        the index)."""
         qtype = question.asks
         cands = _new_information(question.text, typed) if qtype in ("who", "where", "role") else typed
         if qtype == "who":  # a name after an office is surely a person; other capitalised pairs may not be
-            cands = [c for c in cands if c.kind == "role-name"] or spans.proper_names(sentence, cands)
+            cands = [c for c in cands if c.kind == "role-name"] or spans.proper_names(sentence, cands, tags)
         if question.asks_date:  # 'An welchem Datum ...?': '10. September' rather than '2016'
             cands = [c for c in cands if extract.names_day_or_month(c.text)] or cands
         if not cands:

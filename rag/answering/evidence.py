@@ -38,6 +38,7 @@ class Evidence:
     rank: int
     signals: features.Candidate | None = None
     row: tuple[float, ...] = ()  # its features.SENTENCE values
+    tags: tuple[str, ...] | None = None  # its tokens' tags as kept with the index (None: tagged when needed)
 
 
 class Ranker:
@@ -138,8 +139,11 @@ class Ranker:
             spans, texts, sims, base, signals, typed_all, rows, strict=True
         ):
             score = z + 1.0 * sig.overlap + (TYPED_BONUS if typed else 0.0) - 0.1 * rank
+            tags = trace.tags_of(p.article_id, a) if trace is not None else None
             out.append(
-                Evidence(p.article_id, a, b, text, float(score), float(sim), sig.overlap, typed, rank, sig, tuple(row))
+                Evidence(
+                    p.article_id, a, b, text, float(score), float(sim), sig.overlap, typed, rank, sig, tuple(row), tags
+                )
             )
         return sorted(out, key=lambda e: -e.score)
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from rag.answering import question
+from rag.answering import question, spans
 from rag.articles.chunking import text_hash, widen
 from rag.config import Settings
 from rag.errors import IndexUnavailable, disk_error
@@ -57,6 +57,14 @@ class Trace:
     query_vector: list[float] | None = None
     sentence_vectors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     corpus_lang: str = "de"
+    # The sentence tags kept with the index (of this code's analysis version), by article id.
+    sentence_tags: Mapping[str, lexicon.SentenceTags] = field(default_factory=dict)
+
+    def tags_of(self, article_id: str, start: int) -> tuple[str, ...] | None:
+        """The stored tags of the sentence of ``article_id`` starting at ``start`` (None: not stored)."""
+        found = self.sentence_tags.get(article_id)
+        codes = found.of(start) if found is not None else None
+        return tuple(spans.CODES[c] for c in codes.tolist()) if codes is not None else None
 
     @property
     def same_lang(self) -> bool:
@@ -134,6 +142,14 @@ class Retriever:
         for notice in self.notices:
             log.warning("%s", notice)
         self.sentence_vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.sentence_tags: dict[str, lexicon.SentenceTags] = {}
+        analysis = spans.analysis_version()
+        if stored.analysis is not None and stored.analysis != analysis:
+            self.notices.append(
+                f"The index's sentence analysis is of another version ({stored.analysis}, this code reads {analysis}); "
+                "answers are unchanged but slower; update it with: python -m rag index"
+            )
+            log.warning("%s", self.notices[-1])
         entries = []
         for aid, meta in manifest.articles.items():
             entry = stored.current(aid, meta.get("sha"))
@@ -143,6 +159,8 @@ class Retriever:
             entries.append(entry)
             if entry.sentence_starts is not None and entry.sentence_vectors is not None:
                 self.sentence_vectors[aid] = (entry.sentence_starts, entry.sentence_vectors)
+            if entry.tags is not None and stored.analysis == analysis:
+                self.sentence_tags[aid] = entry.tags
         lacking = len(self.articles) - len(self.sentence_vectors)
         if lacking and not stored.problem:  # (a damaged lexicon is told once, above)
             # Answers still read every sentence (embedded on demand); ranking chunks by their best
@@ -259,7 +277,16 @@ class Retriever:
         passages = self._passages(hits, k, qvecs[0])
         inside = self._inside(passages, dense[0], qvecs[0])
         return passages, Trace(
-            query, qlang, lex_w, hits, inside, self.lexical.idf, qvecs[0], self.sentence_vectors, self.corpus_lang
+            query,
+            qlang,
+            lex_w,
+            hits,
+            inside,
+            self.lexical.idf,
+            qvecs[0],
+            self.sentence_vectors,
+            self.corpus_lang,
+            self.sentence_tags,
         )
 
     def _inside(self, passages: list[Passage], known: dict[int, float], vec: list[float]) -> list[tuple[Chunk, float]]:

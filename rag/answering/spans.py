@@ -11,9 +11,12 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import metadata
 
 from rag.answering import extract
+from rag.index.lexicon import Analyser
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +93,12 @@ def _shape_tag(word: str, first: bool) -> str:
     return "ADJ" if re.search(r"(?:e|en|er|es|em)$", low) else "OTHER"
 
 
-def tag(sentence: str, use_tagger: bool = True) -> list[Token]:
-    """The tokens of ``sentence`` with coarse tags; clause boundaries tagged 'SEP'."""
+def tag(sentence: str, use_tagger: bool = True, known: Sequence[str] | None = None) -> list[Token]:
+    """The tokens of ``sentence`` with coarse tags; clause boundaries tagged 'SEP'. ``known``: the tags
+    ``analyse`` gave the same sentence when it was indexed (used when they fit its tokens)."""
     found = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(sentence)]
+    if known is not None and len(known) == len(found):
+        return [Token(a, b, w, t) for (a, b, w), t in zip(found, known, strict=True)]
     words = [w for _, _, w in found]
     model = tagger() if use_tagger else None
     tags: list[str] = []
@@ -110,14 +116,41 @@ def tag(sentence: str, use_tagger: bool = True) -> list[Token]:
     return out
 
 
-def proper_names(sentence: str, found: list[extract.Span]) -> list[extract.Span]:
+CODES = (*TAGS, "SEP")  # a stored tag is its position here
+ANALYSIS = "a1"  # bump when tag() gives other tags for the same sentence
+
+
+def analysis_version(loaded: bool = False) -> str:
+    """What the tags stored with an index depend on: this code's rules and the tagger (HanTa and its
+    version, or word shapes without it). Tags of another version are not used. ``loaded``: ask the
+    loaded tagger (indexing) rather than the installed package (opening an index, without loading it)."""
+    try:
+        version = metadata.version("hanta")
+    except metadata.PackageNotFoundError:
+        version = None
+    if version is None or (loaded and tagger() is None):
+        return f"{ANALYSIS}-shapes"
+    return f"{ANALYSIS}-hanta-{version}"
+
+
+def analyse(sentence: str) -> list[int]:
+    """The tags of ``sentence``'s tokens as ``CODES`` positions, to keep with the index."""
+    return [CODES.index(t.tag) for t in tag(sentence)]
+
+
+def analyser() -> Analyser:
+    """The sentence analysis kept with an index: ``analyse`` under this code's and the tagger's version."""
+    return Analyser(analysis_version(loaded=True), analyse)
+
+
+def proper_names(sentence: str, found: list[extract.Span], known: Sequence[str] | None = None) -> list[extract.Span]:
     """Name candidates of a 'who' question cut to their proper-noun part by HanTa's tags: leading
     common nouns go ('Nachrichtenagentur Ansa' -> 'Ansa', 'Isländer Gisli Örn' -> 'Gisli Örn') and a
     run without a proper noun is no name ('Frisch-Klassiker', 'Tabellenvorletzten'). A name after an
     office ('Außenminister Kuleba') stays whole. Unchanged without HanTa: word shapes cannot tell."""
     if tagger() is None or not found:
         return found
-    toks = [t for t in tag(sentence) if t.tag != "SEP"]
+    toks = [t for t in tag(sentence, known=known) if t.tag != "SEP"]
     out = []
     for span in found:
         if span.kind == "role-name":
@@ -169,10 +202,11 @@ def _np_end(toks: list[Token], i: int, stop: int) -> int | None:
 
 
 def candidates(
-    sentence: str, qtype: str, question: str, use_tagger: bool = True
+    sentence: str, qtype: str, question: str, use_tagger: bool = True, known: Sequence[str] | None = None
 ) -> tuple[list[Token], list[Candidate]]:
-    """The tagged tokens of ``sentence`` and its answer candidates, in reading order."""
-    toks = tag(sentence, use_tagger)
+    """The tagged tokens of ``sentence`` and its answer candidates, in reading order (``known``: its
+    tags from the index, see ``tag``)."""
+    toks = tag(sentence, use_tagger, known)
     found: dict[tuple[int, int], set[str]] = {}
 
     def add(i: int, j: int, kind: str) -> None:

@@ -92,8 +92,16 @@ class _Plan:
 class Indexer:
     """Writes articles into the index under ``settings.index_dir``; one instance per run."""
 
-    def __init__(self, settings: Settings, encoders: Sequence[Any], progress: Progress | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        encoders: Sequence[Any],
+        progress: Progress | None = None,
+        analyser: lexicon.Analyser | None = None,
+    ):
+        """``analyser`` tags every sentence of the articles, kept with the index for the answers."""
         self.settings = settings
+        self.analyser = analyser
         self.encoders = list(encoders)
         self.progress = progress or (lambda done, total, msg: None)
         self.dir = settings.index_dir
@@ -167,6 +175,7 @@ class Indexer:
                 self.encoders[0].name,
                 embed=self.encoders[0],
                 progress=self.progress,
+                analyser=self.analyser,
             )
             report.chunks_total = sum(a["chunks"] for a in target.articles.values())
         return report

@@ -41,6 +41,34 @@ class Entry:
     terms: Sequence[np.ndarray]
     sentence_starts: np.ndarray | None = None  # (m,) int32, the starts of article_sentences(text)
     sentence_vectors: np.ndarray | None = None  # (m, dim) float16
+    tags: SentenceTags | None = None  # its sentences' tags, when an analyser made them
+
+
+@dataclass
+class SentenceTags:
+    """The tags an ``Analyser`` gave each sentence of an article: sentence i starts at ``starts[i]`` and
+    its tokens' tags are ``codes[ptr[i]:ptr[i + 1]]``."""
+
+    starts: np.ndarray  # (m,) int32
+    ptr: np.ndarray  # (m + 1,) int64
+    codes: np.ndarray  # int8
+
+    def of(self, start: int) -> np.ndarray | None:
+        """The tags of the sentence starting at ``start`` (None when no sentence starts there)."""
+        i = int(np.searchsorted(self.starts, start))
+        if i < len(self.starts) and int(self.starts[i]) == start:
+            return self.codes[int(self.ptr[i]) : int(self.ptr[i + 1])]
+        return None
+
+
+@dataclass(frozen=True)
+class Analyser:
+    """Tags every sentence's tokens when an article is indexed, so answers read them instead of
+    tagging: ``tags(sentence)`` gives small ints, ``version`` names what they depend on (tags of
+    another version are made again by the next index run, and not used until then)."""
+
+    version: str
+    tags: Callable[[str], Sequence[int]]
 
 
 class _Made(Sequence[T]):
@@ -90,6 +118,7 @@ class Lexicon:
     bm25: dict[str, np.ndarray] | None = None
     bm25_key: list[str] | None = None
     problem: str | None = None  # why the stored file could not be read, when it could not
+    analysis: str | None = None  # the version of the analyser that made the entries' tags
 
     @classmethod
     def empty(cls, shape: dict[str, object]) -> Lexicon:
@@ -100,10 +129,22 @@ class Lexicon:
         found = self.entries.get(article_id)
         return found if found is not None and sha and found.sha == sha else None
 
-    def entry(self, article: Article, sha: str, max_chars: int, embed: Any | None = None) -> Entry:
+    def entry(
+        self, article: Article, sha: str, max_chars: int, embed: Any | None = None, analyser: Analyser | None = None
+    ) -> Entry:
         """The stored entry when the article is unchanged, else a new one (stored too). With
-        ``embed`` (an encoder), its sentence vectors are made when it has none."""
+        ``embed`` (an encoder), its sentence vectors are made when it has none; with ``analyser``,
+        its sentence tags."""
         found = self.current(article.id, sha) or self._make(article, sha, max_chars)
+        if analyser is not None and found.tags is None:
+            sents = article_sentences(article.text)
+            codes = [np.asarray(analyser.tags(article.text[x.start : x.end]), dtype=np.int8) for x in sents]
+            found.tags = SentenceTags(
+                np.array([x.start for x in sents], dtype=np.int32),
+                np.concatenate([[0], np.cumsum([len(c) for c in codes])]).astype(np.int64),
+                np.concatenate(codes) if codes else np.zeros(0, np.int8),
+            )
+            self.dirty = True
         if embed is not None and found.sentence_vectors is None:
             sents = article_sentences(article.text)
             vectors = embed.embed_documents([article.text[x.start : x.end] for x in sents]) if sents else []
@@ -254,6 +295,12 @@ def _entries(z: Any, shape: dict[str, object]) -> Lexicon:
         or int(tok_ptr[-1]) != len(toks)
     ):
         raise ValueError("its arrays do not fit together")
+    tagged = "tag_art" in z.files  # files written before sentence tags were kept have none
+    if tagged:
+        tag_art, tag_starts, tag_lens, tag_codes = z["tag_art"], z["tag_starts"], z["tag_lens"], z["tag_codes"]
+        tag_ptr = np.concatenate([[0], np.cumsum(tag_lens)]).astype(np.int64)
+        if len(tag_art) != len(ids) + 1 or int(tag_art[-1]) != len(tag_starts) or int(tag_ptr[-1]) != len(tag_codes):
+            raise ValueError("its sentence tags do not fit together")
     entries = {}
     for k, (aid, sha) in enumerate(zip(ids, shas, strict=True)):
         a, b = int(art_ptr[k]), int(art_ptr[k + 1])
@@ -261,8 +308,15 @@ def _entries(z: Any, shape: dict[str, object]) -> Lexicon:
         if has_vectors[k]:
             c, d = int(sent_ptr[k]), int(sent_ptr[k + 1])
             entry.sentence_starts, entry.sentence_vectors = sent_starts[c:d], sent_vectors[c:d]
+        if tagged and tag_art[k + 1] > tag_art[k]:
+            c, d = int(tag_art[k]), int(tag_art[k + 1])
+            first = int(tag_ptr[c])
+            entry.tags = SentenceTags(tag_starts[c:d], tag_ptr[c : d + 1] - first, tag_codes[first : int(tag_ptr[d])])
         entries[aid] = entry
-    return Lexicon(shape, vocab, entries, bm25=bm25 if bm25_key is not None else None, bm25_key=bm25_key)
+    analysis = str(z["analysis"]) if "analysis" in z.files else None
+    return Lexicon(
+        shape, vocab, entries, bm25=bm25 if bm25_key is not None else None, bm25_key=bm25_key, analysis=analysis or None
+    )
 
 
 def bm25_key(metas: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -300,6 +354,7 @@ def save(index_dir: Path, lexicon: Lexicon) -> None:
             if with_vectors
             else np.zeros((0, dim), np.float16),
             **_bm25_arrays(lexicon),
+            **_tag_arrays(lexicon, entries),
         )
         fh.flush()
         os.fsync(fh.fileno())
@@ -310,6 +365,19 @@ def _bm25_arrays(lexicon: Lexicon) -> dict[str, np.ndarray]:
     if lexicon.bm25 is None or lexicon.bm25_key is None:
         return {}
     return {"bm25_key": np.array(lexicon.bm25_key, dtype=str), **{f"bm25_{k}": v for k, v in lexicon.bm25.items()}}
+
+
+def _tag_arrays(lexicon: Lexicon, entries: Sequence[Entry]) -> dict[str, np.ndarray]:
+    """The entries' sentence tags: per entry a range of sentences (``tag_art``), per sentence its start
+    and number of tokens, and every token's tag."""
+    tags = [e.tags for e in entries]
+    return {
+        "analysis": np.array(lexicon.analysis or ""),
+        "tag_art": np.concatenate([[0], np.cumsum([len(t.starts) if t else 0 for t in tags])]).astype(np.int64),
+        "tag_starts": np.concatenate([t.starts for t in tags if t] or [np.zeros(0, np.int32)]).astype(np.int32),
+        "tag_lens": np.concatenate([np.diff(t.ptr) for t in tags if t] or [np.zeros(0, np.int64)]).astype(np.int32),
+        "tag_codes": np.concatenate([t.codes for t in tags if t] or [np.zeros(0, np.int8)]).astype(np.int8),
+    }
 
 
 def _sentence_count(entry: Entry) -> int:
@@ -330,22 +398,29 @@ def refresh(
     encoder_name: str,
     embed: Any | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    analyser: Analyser | None = None,
 ) -> None:
     """Bring the stored lexicon up to the manifest's articles (writer only, under the write lock);
     ``article(id)`` reads an article whose entry must be made (None: leave it to the readers).
-    With ``embed`` (the encoder named ``encoder_name``), every entry gets its sentence vectors."""
+    With ``embed`` (the encoder named ``encoder_name``), every entry gets its sentence vectors; with
+    ``analyser``, its sentence tags (made again for every entry when the analyser's version changed)."""
     lexicon = load(index_dir, shape_of(max_chars, corpus_lang(metas.values()), encoder_name))
+    if analyser is not None and lexicon.analysis != analyser.version:
+        for e in lexicon.entries.values():
+            e.tags = None
+        lexicon.analysis, lexicon.dirty = analyser.version, True
     todo = [
         aid
         for aid, meta in metas.items()
         if (found := lexicon.entries.get(aid)) is None
         or found.sha != meta.get("sha")
         or (embed is not None and found.sentence_vectors is None)
+        or (analyser is not None and found.tags is None)
     ]
     for n, aid in enumerate(todo, 1):
         art = article(aid)
         if art is not None:
-            lexicon.entry(art, metas[aid].get("sha") or text_hash(art.text), max_chars, embed)
+            lexicon.entry(art, metas[aid].get("sha") or text_hash(art.text), max_chars, embed, analyser)
         if progress:
             progress(n, len(todo), f"sentences of {metas[aid].get('source', aid)}")
     lexicon.keep_only(metas)

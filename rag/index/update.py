@@ -30,13 +30,15 @@ def index_paths(
     rebuild: bool = False,
     wait: float = 0.0,
     any_address: bool = False,
+    analyser: lexicon.Analyser | None = None,
 ) -> IndexReport:
     """Index files, folders and web addresses. Every input is read and checked before the index
     is touched: a bad file or address given by name stops the run with an ``InputError``; one found
     inside a folder is skipped and reported. With ``prune``, indexed articles from the given
     folders whose files are gone are removed. Web addresses are fetched from public addresses and
     those RAG_FETCH_ALLOW names; ``any_address`` (the operator's command line) allows all. The
-    proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) apply either way."""
+    proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) apply either way. ``analyser`` tags the
+    articles' sentences, kept with the index for the answers."""
     t0 = time.monotonic()
     paths = [str(p) for p in paths]
     sources = collect_sources(paths)
@@ -46,7 +48,7 @@ def index_paths(
     guard = AddressGuard.anything() if any_address else AddressGuard.allowing(settings.fetch_allow)
     articles = _load_all(sources, settings, report, guard, settings.proxies())
     prune_under = [p for p in paths if not is_url(p)] if prune else []
-    Indexer(settings, encoders, progress).run(
+    Indexer(settings, encoders, progress, analyser).run(
         articles, report, present={s.name for s in sources}, prune_under=prune_under, rebuild=rebuild, wait=wait
     )
     report.seconds = time.monotonic() - t0

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.answering import spans
 from rag.answering.answer import Answerer, Examination
 from rag.answering.evidence import VectorMemo
 from rag.answering.learned import AnswerModel
@@ -125,7 +126,7 @@ class Bench:
                 # must lack, which pruning keeps while their files exist: this work folder is built again.
                 note(f"index {self.name} {key}: held {len(kept.articles)} articles, building it again")
                 shutil.rmtree(settings.index_dir)
-            index_paths(settings, self.encoders, paths, prune=True)
+            index_paths(settings, self.encoders, paths, prune=True, analyser=spans.analyser())
             self._retrievers[key] = Retriever(settings, self.encoders)
         return self._retrievers[key]
 
