@@ -27,7 +27,7 @@ from streamlit.testing.v1 import AppTest
 from rag.cli import main
 from rag.config import Settings
 from rag.errors import IndexUnavailable
-from rag.index import lexicon
+from rag.index import lexicon_file
 from rag.index.folder import article_path, read_article_text
 from rag.index.manifest import MANIFEST, read_manifest
 from rag.index.update import index_paths
@@ -170,7 +170,7 @@ def test_a_damaged_manifest_is_told_and_a_rebuild_recovers_every_article(
 def test_a_damaged_lexicon_is_told_answers_stay_the_same_and_index_remakes_it(
     index: Path, enc: list[Any], before: dict[str, Any], how: str
 ) -> None:
-    path = index / lexicon.FILE
+    path = index / lexicon_file.FILE
     raw = path.read_bytes()
     if how == "truncated":
         path.write_bytes(raw[: len(raw) * 2 // 3])
@@ -187,7 +187,7 @@ def test_a_damaged_lexicon_is_told_answers_stay_the_same_and_index_remakes_it(
     )
     _one_error(_rag("status", "--index-dir", str(index)), "lexicon.npz is damaged", "python -m rag index")
     index_paths(Settings(index_dir=index), enc, [_seeds(index)])  # the repair
-    assert lexicon.check(index) is None
+    assert lexicon_file.check(index) is None
     _status_ok(index)
 
 
@@ -282,7 +282,7 @@ def test_the_page_tells_when_the_vector_store_is_deleted_while_it_runs(index: Pa
 
 
 def test_the_page_warns_of_a_damaged_lexicon_and_still_answers(index: Path) -> None:
-    (index / lexicon.FILE).write_bytes(b"PK\x03\x04 not a zip")
+    (index / lexicon_file.FILE).write_bytes(b"PK\x03\x04 not a zip")
     at = AppTest.from_file(APP, default_timeout=180).run()
     assert not at.exception
     warned = " ".join(_visible(w.value) for w in at.sidebar.warning)

@@ -16,7 +16,7 @@ from indexkit import BRIDGE, BRIDGE_Q, FERRY, FERRY_Q, assert_consistent, write_
 from rag.answering.retrieve import Retriever
 from rag.articles.chunking import article_sentences, chunk_article
 from rag.config import Settings
-from rag.index import lexicon
+from rag.index import lexicon, lexicon_file
 from rag.index.manifest import read_manifest
 from rag.index.update import index_paths, remove_sources
 from rag.language.lexical import LexicalIndex
@@ -63,7 +63,7 @@ def _same_as_fresh(retriever: Retriever) -> None:
 def test_the_writer_stores_every_article_and_opening_reads_them(index: tuple[Path, Path], encoders: list[Any]) -> None:
     index_dir, _ = index
     manifest = assert_consistent(index_dir)
-    stored = lexicon.load(index_dir, _shape(encoders))
+    stored = lexicon_file.load(index_dir, _shape(encoders))
     assert {aid: e.sha for aid, e in stored.entries.items()} == {a: m["sha"] for a, m in manifest.articles.items()}
     assert all(len(stored.entries[a].spans) == m["chunks"] for a, m in manifest.articles.items())
     retriever = Retriever(Settings(index_dir=index_dir), encoders)
@@ -99,15 +99,15 @@ def test_chunks_are_ranked_by_their_best_stored_sentence(index: tuple[Path, Path
 def test_a_bad_lexicon_costs_time_not_answers(index: tuple[Path, Path], encoders: list[Any], damage: str) -> None:
     index_dir, folder = index
     before = Bot(Settings(index_dir=index_dir), encoders=encoders).ask(BRIDGE_Q)
-    path = index_dir / lexicon.FILE
+    path = index_dir / lexicon_file.FILE
     if damage == "garbage":
         path.write_bytes(b"PK\x03\x04 not a zip at all")
     elif damage == "missing":
         path.unlink()
     else:
-        stored = lexicon.load(index_dir, _shape(encoders))
+        stored = lexicon_file.load(index_dir, _shape(encoders))
         stored.shape = lexicon.shape_of(200, "de", encoders[0].name)
-        lexicon.save(index_dir, stored)
+        lexicon_file.save(index_dir, stored)
     retriever = Retriever(Settings(index_dir=index_dir), encoders)
     _same_as_fresh(retriever)
     after = Bot(Settings(index_dir=index_dir), encoders=encoders).ask(BRIDGE_Q)
@@ -119,17 +119,17 @@ def test_a_bad_lexicon_costs_time_not_answers(index: tuple[Path, Path], encoders
     ]
     assert [c.score for c in after.citations] == pytest.approx([c.score for c in before.citations], abs=1e-3)
     index_paths(Settings(index_dir=index_dir), encoders, [folder])  # the next run makes it again
-    stored = lexicon.load(index_dir, _shape(encoders))
+    stored = lexicon_file.load(index_dir, _shape(encoders))
     assert set(stored.entries) == set(read_manifest(index_dir).articles)
 
 
 def test_an_entry_for_an_older_text_is_not_used(index: tuple[Path, Path], encoders: list[Any]) -> None:
     index_dir, folder = index
     old = index_dir.parent / "old-lexicon.npz"
-    shutil.copy(index_dir / lexicon.FILE, old)
+    shutil.copy(index_dir / lexicon_file.FILE, old)
     (folder / "bridge.txt").write_text(BRIDGE.replace("48 Pfeilern", "52 Pfeilern"), encoding="utf-8")
     index_paths(Settings(index_dir=index_dir), encoders, [folder])
-    shutil.copy(old, index_dir / lexicon.FILE)  # as if a reader opened between manifest and lexicon writes
+    shutil.copy(old, index_dir / lexicon_file.FILE)  # as if a reader opened between manifest and lexicon writes
     retriever = Retriever(Settings(index_dir=index_dir), encoders)
     _same_as_fresh(retriever)
     assert "52 Pfeilern" in retriever.search(BRIDGE_Q)[0][0].text
@@ -141,13 +141,13 @@ def test_removed_articles_leave_the_lexicon_and_their_words_go_in_time(
     index_dir, folder = index
     remove_sources(Settings(index_dir=index_dir), [str(folder / "ferry.txt")])
     manifest = assert_consistent(index_dir)
-    stored = lexicon.load(index_dir, _shape(encoders))
+    stored = lexicon_file.load(index_dir, _shape(encoders))
     assert set(stored.entries) == set(manifest.articles)
     assert all(e.sentence_vectors is not None for e in stored.entries.values())  # kept for the rest
     _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))
     assert "oslo" in stored.vocab  # a few unused words stay: ids are stable while most are in use
     remove_sources(Settings(index_dir=index_dir), [str(folder)])
-    stored = lexicon.load(index_dir, _shape(encoders))
+    stored = lexicon_file.load(index_dir, _shape(encoders))
     assert stored.entries == {} and stored.vocab == {}  # most words unused: the vocabulary is compacted
 
 
@@ -156,26 +156,26 @@ def test_the_writers_bm25_is_loaded_only_for_the_articles_it_was_built_for(
 ) -> None:
     index_dir, folder = index
     manifest = assert_consistent(index_dir)
-    stored = lexicon.load(index_dir, _shape(encoders))
-    assert stored.bm25 is not None and stored.bm25_key == lexicon.bm25_key(manifest.articles)
+    stored = lexicon_file.load(index_dir, _shape(encoders))
+    assert stored.bm25 is not None and stored.bm25_key == lexicon_file.bm25_key(manifest.articles)
     _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))  # the stored arrays score alike
 
     # Weights marked so that using them shows: every posting scores 1.
     assert stored.bm25 is not None
     stored.bm25["weights"] = np.ones_like(stored.bm25["weights"])
-    lexicon.save(index_dir, stored)
+    lexicon_file.save(index_dir, stored)
     marked = Retriever(Settings(index_dir=index_dir), encoders).lexical.scores("Oslo Kiel Fähre")
     assert set(np.unique(marked)) <= {0.0, 1.0, 2.0, 3.0} and marked.max() >= 1
     # Built for other articles (a reader opening between the manifest and the lexicon writes):
     # not used, BM25 is built from the terms.
     stored.bm25_key = stored.bm25_key[:-1] if stored.bm25_key else None
-    lexicon.save(index_dir, stored)
+    lexicon_file.save(index_dir, stored)
     _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))
     # The next index run writes the right ones again.
     (folder / "bridge.txt").write_text(BRIDGE.replace("48 Pfeilern", "52 Pfeilern"), encoding="utf-8")
     index_paths(Settings(index_dir=index_dir), encoders, [folder])
-    again = lexicon.load(index_dir, _shape(encoders))
-    assert again.bm25_key == lexicon.bm25_key(read_manifest(index_dir).articles)
+    again = lexicon_file.load(index_dir, _shape(encoders))
+    assert again.bm25_key == lexicon_file.bm25_key(read_manifest(index_dir).articles)
     _same_as_fresh(Retriever(Settings(index_dir=index_dir), encoders))
 
 
@@ -211,9 +211,9 @@ def test_a_truncated_or_corrupted_lexicon_file_is_told_and_never_misread(
     """Any cut or flipped bytes: the stored file is either read back exactly (the flip hit bytes
     nothing reads) or refused as damaged, with the line that says so; never an exception, never
     entries that differ from what was written."""
-    raw = (seed_index / lexicon.FILE).read_bytes()
+    raw = (seed_index / lexicon_file.FILE).read_bytes()
     shape = _shape(encoders)
-    whole = lexicon.load(seed_index, shape)
+    whole = lexicon_file.load(seed_index, shape)
     assert whole.entries and whole.problem is None
     cut = data.draw(st.integers(0, len(raw)), label="cut")
     flips = data.draw(st.lists(st.tuples(st.integers(0, len(raw) - 1), st.integers(1, 255)), max_size=3))
@@ -222,13 +222,13 @@ def test_a_truncated_or_corrupted_lexicon_file_is_told_and_never_misread(
         if at < len(damaged):
             damaged[at] ^= mask
     folder = tmp_path_factory.mktemp("lexicon")
-    (folder / lexicon.FILE).write_bytes(bytes(damaged))
-    got = lexicon.load(folder, shape)
+    (folder / lexicon_file.FILE).write_bytes(bytes(damaged))
+    got = lexicon_file.load(folder, shape)
     if got.entries:
         assert _same_entries(got, whole)
     if got.problem is not None:
         assert not got.entries and "lexicon.npz is damaged" in got.problem
         assert "make it again with: python -m rag index" in got.problem and "\n" not in got.problem
-        assert lexicon.check(folder) is not None
+        assert lexicon_file.check(folder) is not None
     elif bytes(damaged) != raw and not got.entries:
         event("read, but made with other settings: ignored")  # a flip inside the stored shape

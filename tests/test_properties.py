@@ -25,7 +25,7 @@ from rag.articles.chunking import article_sentences, chunk_article, paragraphs, 
 from rag.articles.ingest import collect_sources, decode, is_utf8, load, make_article, read_article
 from rag.config import Settings
 from rag.errors import InputError, one_line
-from rag.index import lexicon, store
+from rag.index import lexicon, lexicon_file, store
 from rag.index.folder import read_article_text
 from rag.index.manifest import read_manifest
 from rag.pipeline import MAX_QUESTION_CHARS, Bot
@@ -226,8 +226,8 @@ def test_stored_chunk_spans_of_any_articles_read_back_as_the_same_chunks(
     made = lexicon.Lexicon.empty(shape)
     for art in articles.values():
         made.entry(art, text_hash(art.text), 120)
-    lexicon.save(folder, made)
-    loaded = lexicon.load(folder, shape)
+    lexicon_file.save(folder, made)
+    loaded = lexicon_file.load(folder, shape)
     table = lexicon.ChunkTable(articles, ((aid, loaded.entries[aid].spans) for aid in articles))
     expected = [c for art in articles.values() for c in chunk_article(art, 120)]
     assert list(table) == expected

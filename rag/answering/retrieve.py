@@ -20,7 +20,7 @@ from rag.answering import question, spans
 from rag.articles.chunking import text_hash, widen
 from rag.config import Settings
 from rag.errors import IndexUnavailable, disk_error
-from rag.index import health, lexicon, store
+from rag.index import health, lexicon, lexicon_file, store
 from rag.index.folder import Shelf
 from rag.index.manifest import MANIFEST, Manifest, read_manifest
 from rag.index.store import fingerprint
@@ -136,7 +136,7 @@ class Retriever:
             thesaurus.preload(self.settings.thesaurus, self.settings.model_cache())
         max_chars = self.settings.chunk.max_chars
         shape = lexicon.shape_of(max_chars, self.corpus_lang, self.encoders[0].name)
-        stored = lexicon.load(self.settings.index_dir, shape)
+        stored = lexicon_file.load(self.settings.index_dir, shape)
         # What is wrong with the index without changing any answer (shown beside the chat).
         self.notices = [stored.problem] if stored.problem else []
         for notice in self.notices:
@@ -171,7 +171,7 @@ class Retriever:
                 len(self.articles),
             )
         self.chunks = lexicon.ChunkTable(self.articles, zip(manifest.articles, (e.spans for e in entries), strict=True))
-        if stored.bm25 is not None and not stored.dirty and stored.bm25_key == lexicon.bm25_key(manifest.articles):
+        if stored.bm25 is not None and not stored.dirty and stored.bm25_key == lexicon_file.bm25_key(manifest.articles):
             self.lexical = LexicalIndex.from_arrays(stored.bm25, stored.vocab, self.corpus_lang)
         else:  # the writer's BM25 is for other articles (or none): build it from the terms
             terms = [t for e in entries for t in e.terms]

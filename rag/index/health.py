@@ -12,7 +12,7 @@ from typing import Any
 
 from rag.config import Settings
 from rag.errors import IndexUnavailable, disk_error, read_only_index
-from rag.index import lexicon, store
+from rag.index import lexicon_file, store
 from rag.index.folder import stored_text_ok
 from rag.index.manifest import Manifest, read_manifest
 
@@ -45,7 +45,7 @@ def problems(settings: Settings, manifest: Manifest) -> list[str]:
             f"The stored text of {lost[0]}{more} is missing or damaged in {index_dir}; "
             "restore it with: python -m rag index"
         )
-    damaged = lexicon.check(index_dir)
+    damaged = lexicon_file.check(index_dir)
     if damaged:
         found.append(damaged)
     if settings.chroma_url is not None:

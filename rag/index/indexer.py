@@ -25,7 +25,7 @@ from typing import Any
 from rag.articles.chunking import chunk_article, text_hash
 from rag.articles.ingest import is_url
 from rag.config import Settings
-from rag.index import lexicon, repair, store
+from rag.index import lexicon, lexicon_file, repair, store
 from rag.index.folder import check_space, remove_stray_files, write_article_text
 from rag.index.lock import writer_lock
 from rag.index.manifest import (
@@ -167,7 +167,7 @@ class Indexer:
             elif live is None:
                 write_manifest(self.dir, target)
             remove_stray_files(self.dir, set(target.articles))
-            lexicon.refresh(
+            lexicon_file.refresh(
                 self.dir,
                 target.articles,
                 reader(self.dir, target, self.settings.max_file_bytes),

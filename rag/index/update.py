@@ -13,7 +13,7 @@ from rag.articles.ingest import Source, collect_sources, is_url, load
 from rag.articles.proxy import Proxies
 from rag.config import Settings
 from rag.errors import IndexUnavailable, InputError
-from rag.index import lexicon, store
+from rag.index import lexicon, lexicon_file, store
 from rag.index.folder import remove_stray_files
 from rag.index.indexer import Indexer, IndexReport, Progress, reader
 from rag.index.lock import writer_lock
@@ -106,7 +106,7 @@ def remove_sources(settings: Settings, names: Sequence[str], wait: float = 0.0) 
                 if manifest is live:
                     report.removed.append(meta["source"])
         remove_stray_files(index_dir, set(live.articles) | (set(pending.articles) if pending else set()))
-        lexicon.refresh(
+        lexicon_file.refresh(
             index_dir,
             live.articles,
             reader(index_dir, live, settings.max_file_bytes),
