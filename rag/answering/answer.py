@@ -240,7 +240,9 @@ class Answerer:
         qtype = question.asks
         cands = _new_information(question.text, typed) if qtype in ("who", "where", "role") else typed
         if qtype == "who":  # a name after an office is surely a person; other capitalised pairs may not be
-            cands = [c for c in cands if c.kind == "role-name"] or spans.proper_names(sentence, cands, tags)
+            cands = spans.proper_names(
+                sentence, [c for c in cands if c.kind == "role-name"] or cands, tags, question.names
+            )
         if question.asks_date:  # 'An welchem Datum ...?': '10. September' rather than '2016'
             cands = [c for c in cands if extract.names_day_or_month(c.text)] or cands
         if not cands:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 
-from rag.answering import extract
+from rag.answering import extract, features
 from rag.index.lexicon import Analyser
 
 log = logging.getLogger(__name__)
@@ -143,23 +143,30 @@ def analyser() -> Analyser:
     return Analyser(analysis_version(loaded=True), analyse)
 
 
-def proper_names(sentence: str, found: list[extract.Span], known: Sequence[str] | None = None) -> list[extract.Span]:
+def proper_names(
+    sentence: str, found: list[extract.Span], known: Sequence[str] | None = None, asked: Sequence[str] = ()
+) -> list[extract.Span]:
     """Name candidates of a 'who' question cut to their proper-noun part by HanTa's tags: leading
     common nouns go ('Nachrichtenagentur Ansa' -> 'Ansa', 'Isländer Gisli Örn' -> 'Gisli Örn') and a
     run without a proper noun is no name ('Frisch-Klassiker', 'Tabellenvorletzten'). A name after an
-    office ('Außenminister Kuleba') stays whole. Unchanged without HanTa: word shapes cannot tell."""
+    office loses the office ('Verteidigungsminister Sergey Schoigu' -> 'Sergey Schoigu'), unless the
+    question names that person (``asked``: its names; 'Who is Jens Stoltenberg?' asks for the office)
+    or no word after the office is tagged a name. Unchanged without HanTa: word shapes cannot tell."""
     if tagger() is None or not found:
         return found
     toks = [t for t in tag(sentence, known=known) if t.tag != "SEP"]
     out = []
     for span in found:
-        if span.kind == "role-name":
-            out.append(span)
-            continue
         inside = [t for t in toks if span.start <= t.start and t.end <= span.end]
-        first = next((t for t in inside if t.tag == "NE"), None)
-        if first is not None:
-            out.append(extract.Span(first.start, span.end, sentence[first.start : span.end], span.kind))
+        # an office is followed by its name: the first name word after the office's own words
+        first = next((t for t in inside[1:] if t.tag == "NE"), None) if span.kind == "role-name" else None
+        if span.kind != "role-name":
+            first = next((t for t in inside if t.tag == "NE"), None)
+        name = sentence[first.start : span.end] if first is not None else ""
+        if span.kind == "role-name" and (first is None or (asked and features.names_found(asked, name) > 0)):
+            out.append(span)
+        elif first is not None:
+            out.append(extract.Span(first.start, span.end, name, span.kind))
     return out
 
 
