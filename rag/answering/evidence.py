@@ -102,10 +102,7 @@ class Ranker:
         total = max(1e-9, sum(weight.values()))
         for k, ((p, start, _, rank), text, sim) in enumerate(zip(spans, texts, sims, strict=True)):
             stoks = set(tokens(text, "de")) | set(tokens(text, "en"))
-            lex = sum(weight[t] for t in qtok & stoks) / total
-            lex_alt = sum(weight[t] for t in qtok if t in stoks or not stoks.isdisjoint(alts.get(t, ()))) / total
-            parts = features.compound_parts(stoks)
-            lex_parts = sum(weight[t] for t in qtok if features.in_parts({t, *alts.get(t, ())}, stoks, parts)) / total
+            lex, lex_alt, lex_parts = _overlaps(weight, total, stoks, alts)
             prev = k - 1 if k > 0 and spans[k - 1][0] is p else -1
             nxt = k + 1 if k + 1 < len(spans) and spans[k + 1][0] is p else -1
             rarest = float(bool(rare and rare in stoks))
@@ -186,6 +183,24 @@ class Ranker:
             return None
         m = np.vstack([r for r in rows if r is not None])
         return m @ q / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
+
+
+def _overlaps(
+    weight: Mapping[str, float], total: float, stems: set[str], alts: Mapping[str, frozenset[str]]
+) -> tuple[float, float, float]:
+    """The rarity-weighted shares of the question's words (``weight``, summing to ``total``) a sentence
+    of word ``stems`` holds: as written; as written or as one of their ``alts`` (renderings, synonyms);
+    and the same, also as part of a compound."""
+    parts = features.compound_parts(stems)
+
+    def share(found: Callable[[str], bool]) -> float:
+        return sum(w for t, w in weight.items() if found(t)) / total
+
+    return (
+        share(lambda t: t in stems),
+        share(lambda t: t in stems or not stems.isdisjoint(alts.get(t, ()))),
+        share(lambda t: features.in_parts({t, *alts.get(t, ())}, stems, parts)),
+    )
 
 
 def _term_weights(qtok: set[str], idf: Callable[[str], float | None] | None) -> dict[str, float]:

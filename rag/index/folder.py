@@ -10,12 +10,13 @@ from typing import Any
 
 from rag.articles.chunking import text_hash
 from rag.errors import IndexUnavailable
+from rag.index.lexicon_file import FILE as LEXICON
 from rag.index.manifest import MANIFEST, PENDING, atomic_write
 from rag.types import Article, Meta
 
 # What may sit in an index folder; a writer refuses a folder holding anything else.
 INDEX_ID = ".index-id"
-_OWN_NAMES = {MANIFEST, PENDING, "articles", "chroma", ".write.lock", ".gitkeep", INDEX_ID, "lexicon.npz"}
+_OWN_NAMES = {MANIFEST, PENDING, "articles", "chroma", ".write.lock", ".gitkeep", INDEX_ID, LEXICON}
 
 
 def remove_stray_files(index_dir: Path, keep_articles: set[str]) -> None:
@@ -55,7 +56,7 @@ def check_space(index_dir: Path, texts: list[str], max_chars: int, server: bool)
     if not texts:
         return
     chunks = sum(len(t) // max(max_chars // 2, 1) + 1 for t in texts)
-    rewritten = sum(p.stat().st_size for p in (index_dir / "lexicon.npz", index_dir / MANIFEST) if p.is_file())
+    rewritten = sum(p.stat().st_size for p in (index_dir / LEXICON, index_dir / MANIFEST) if p.is_file())
     per_chunk = SPACE_PER_CHUNK_SERVER if server else SPACE_PER_CHUNK
     need = SPACE_FIXED + rewritten + chunks * per_chunk + 4 * sum(len(t.encode("utf-8")) for t in texts)
     free = shutil.disk_usage(index_dir).free
