@@ -221,7 +221,7 @@ class Answerer:
         return today.text if today is not None else None
 
     def span_rows(
-        self, question: Question, sentence: str, today: extract.Span | None, tags: Sequence[str] | None = None
+        self, question: Question, sentence: str, today: extract.Span | None, tags: Sequence[int] | None = None
     ) -> tuple[list[spans.Candidate], np.ndarray]:
         """The short-answer candidates of ``sentence`` and their ``spanmodel.FEATURES`` rows (``tags``:
         the sentence's tags kept with the index, if any)."""
@@ -233,7 +233,7 @@ class Answerer:
         return cands, spanmodel.rows(question, toks, cands, where, sims)
 
     def typed_short(
-        self, question: Question, sentence: str, typed: list[extract.Span], tags: Sequence[str] | None = None
+        self, question: Question, sentence: str, typed: list[extract.Span], tags: Sequence[int] | None = None
     ) -> extract.Span | None:
         """Today's typed rules: the answer-shaped span of the asked type, if any (``tags``: as kept with
         the index)."""

@@ -8,7 +8,7 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,8 @@ class Evidence:
     rank: int
     signals: features.Candidate | None = None
     row: tuple[float, ...] = ()  # its features.SENTENCE values
-    tags: tuple[str, ...] | None = None  # its tokens' tags as kept with the index (None: tagged when needed)
+    # its tokens' tag codes as kept with the index (None: tagged when needed)
+    tags: np.ndarray | None = field(default=None, compare=False)
 
 
 class Ranker:

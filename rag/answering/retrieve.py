@@ -60,11 +60,10 @@ class Trace:
     # The sentence tags kept with the index (of this code's analysis version), by article id.
     sentence_tags: Mapping[str, lexicon.SentenceTags] = field(default_factory=dict)
 
-    def tags_of(self, article_id: str, start: int) -> tuple[str, ...] | None:
-        """The stored tags of the sentence of ``article_id`` starting at ``start`` (None: not stored)."""
+    def tags_of(self, article_id: str, start: int) -> np.ndarray | None:
+        """The stored tag codes of the sentence of ``article_id`` starting at ``start`` (None: not stored)."""
         found = self.sentence_tags.get(article_id)
-        codes = found.of(start) if found is not None else None
-        return tuple(spans.CODES[c] for c in codes.tolist()) if codes is not None else None
+        return found.of(start) if found is not None else None
 
     @property
     def same_lang(self) -> bool:

@@ -93,12 +93,12 @@ def _shape_tag(word: str, first: bool) -> str:
     return "ADJ" if re.search(r"(?:e|en|er|es|em)$", low) else "OTHER"
 
 
-def tag(sentence: str, use_tagger: bool = True, known: Sequence[str] | None = None) -> list[Token]:
-    """The tokens of ``sentence`` with coarse tags; clause boundaries tagged 'SEP'. ``known``: the tags
+def tag(sentence: str, use_tagger: bool = True, known: Sequence[int] | None = None) -> list[Token]:
+    """The tokens of ``sentence`` with coarse tags; clause boundaries tagged 'SEP'. ``known``: the codes
     ``analyse`` gave the same sentence when it was indexed (used when they fit its tokens)."""
     found = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(sentence)]
     if known is not None and len(known) == len(found):
-        return [Token(a, b, w, t) for (a, b, w), t in zip(found, known, strict=True)]
+        return [Token(a, b, w, CODES[int(c)]) for (a, b, w), c in zip(found, known, strict=True)]
     words = [w for _, _, w in found]
     model = tagger() if use_tagger else None
     tags: list[str] = []
@@ -144,7 +144,7 @@ def analyser() -> Analyser:
 
 
 def proper_names(
-    sentence: str, found: list[extract.Span], known: Sequence[str] | None = None, asked: Sequence[str] = ()
+    sentence: str, found: list[extract.Span], known: Sequence[int] | None = None, asked: Sequence[str] = ()
 ) -> list[extract.Span]:
     """Name candidates of a 'who' question cut to their proper-noun part by HanTa's tags: leading
     common nouns go ('Nachrichtenagentur Ansa' -> 'Ansa', 'Isländer Gisli Örn' -> 'Gisli Örn') and a
@@ -158,12 +158,11 @@ def proper_names(
     out = []
     for span in found:
         inside = [t for t in toks if span.start <= t.start and t.end <= span.end]
-        # an office is followed by its name: the first name word after the office's own words
-        first = next((t for t in inside[1:] if t.tag == "NE"), None) if span.kind == "role-name" else None
-        if span.kind != "role-name":
-            first = next((t for t in inside if t.tag == "NE"), None)
+        office = span.kind == "role-name"
+        # the first name word; after an office, the first after the office's own word
+        first = next((t for t in (inside[1:] if office else inside) if t.tag == "NE"), None)
         name = sentence[first.start : span.end] if first is not None else ""
-        if span.kind == "role-name" and (first is None or (asked and features.names_found(asked, name) > 0)):
+        if office and (first is None or (asked and features.names_found(asked, name) > 0)):
             out.append(span)
         elif first is not None:
             out.append(extract.Span(first.start, span.end, name, span.kind))
@@ -209,7 +208,7 @@ def _np_end(toks: list[Token], i: int, stop: int) -> int | None:
 
 
 def candidates(
-    sentence: str, qtype: str, question: str, use_tagger: bool = True, known: Sequence[str] | None = None
+    sentence: str, qtype: str, question: str, use_tagger: bool = True, known: Sequence[int] | None = None
 ) -> tuple[list[Token], list[Candidate]]:
     """The tagged tokens of ``sentence`` and its answer candidates, in reading order (``known``: its
     tags from the index, see ``tag``)."""

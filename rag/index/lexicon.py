@@ -129,8 +129,10 @@ class Lexicon:
         ``embed`` (an encoder), its sentence vectors are made when it has none; with ``analyser``,
         its sentence tags."""
         found = self.current(article.id, sha) or self._make(article, sha, max_chars)
-        if analyser is not None and found.tags is None:
-            sents = article_sentences(article.text)
+        make_tags = analyser is not None and found.tags is None
+        make_vectors = embed is not None and found.sentence_vectors is None
+        sents = article_sentences(article.text) if make_tags or make_vectors else []
+        if make_tags:
             codes = [np.asarray(analyser.tags(article.text[x.start : x.end]), dtype=np.int8) for x in sents]
             found.tags = SentenceTags(
                 np.array([x.start for x in sents], dtype=np.int32),
@@ -138,8 +140,7 @@ class Lexicon:
                 np.concatenate(codes) if codes else np.zeros(0, np.int8),
             )
             self.dirty = True
-        if embed is not None and found.sentence_vectors is None:
-            sents = article_sentences(article.text)
+        if make_vectors:
             vectors = embed.embed_documents([article.text[x.start : x.end] for x in sents]) if sents else []
             found.sentence_starts = np.array([x.start for x in sents], dtype=np.int32)
             found.sentence_vectors = np.asarray(vectors, dtype=np.float16).reshape(len(sents), -1)
