@@ -22,8 +22,18 @@ def texts() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def questions() -> list[dict[str, Any]]:
-    lines = (DATA / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    return rows("questions.jsonl")
+
+
+def rows(name: str) -> list[dict[str, Any]]:
+    """The records of one JSON-lines file of the data folder."""
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def checked_articles(questions: list[dict[str, Any]]) -> set[str]:
+    """Every article a check-set question touches: the one it asks about, or those its list names."""
+    return {q["article"] for q in questions if "article" in q} | {a for q in questions for a in q.get("articles", ())}
 
 
 def of_kind(questions: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -31,7 +41,7 @@ def of_kind(questions: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 
 def test_the_articles_and_their_listing_agree(texts: dict[str, str]) -> None:
-    listed = [json.loads(line) for line in (DATA / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+    listed = rows("articles.jsonl")
     assert len(texts) == 200
     assert [r["file"] for r in listed] == sorted(texts)
     for row in listed:
@@ -111,11 +121,8 @@ def test_training_questions_are_verbatim_and_about_other_articles(
 ) -> None:
     """``train.jsonl`` (what the answer models are fitted on) asks about articles no question of the
     check set touches, so the news figures stay held out; its facts are verbatim like the check set's."""
-    lines = (DATA / "train.jsonl").read_text(encoding="utf-8").splitlines()
-    train = [json.loads(line) for line in lines if line.strip()]
-    checked = {q["article"] for q in questions if "article" in q} | {
-        a for q in questions for a in q.get("articles", ())
-    }
+    train = rows("train.jsonl")
+    checked = checked_articles(questions)
     assert len({q["id"] for q in train}) == len(train) >= 300
     assert {q["article"] for q in train}.isdisjoint(checked)
     kinds = collections.Counter((q["kind"], q["lang"]) for q in train)
@@ -131,16 +138,12 @@ def test_the_third_round_of_training_questions_is_verbatim_and_about_new_article
 ) -> None:
     """``train-round3.jsonl``: training questions written over 12 more articles, measured and not yet
     fitted into the shipped models (docs/quality.md); like ``train.jsonl`` they stay off the check set."""
-    rows = [json.loads(line) for line in (DATA / "train-round3.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    first = [json.loads(line) for line in (DATA / "train.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    checked = {q["article"] for q in questions if "article" in q} | {
-        a for q in questions for a in q.get("articles", ())
-    }
-    articles = {q["article"] for q in rows}
-    assert len(rows) == 96 and len(articles) == 12
-    assert articles.isdisjoint(checked) and articles.isdisjoint({q["article"] for q in first})
-    assert {q["id"] for q in rows}.isdisjoint({q["id"] for q in first})
-    per = collections.Counter((q["article"], q["kind"], q["lang"]) for q in rows)
+    third, first = rows("train-round3.jsonl"), rows("train.jsonl")
+    articles = {q["article"] for q in third}
+    assert len(third) == 96 and len(articles) == 12
+    assert articles.isdisjoint(checked_articles(questions)) and articles.isdisjoint({q["article"] for q in first})
+    assert {q["id"] for q in third}.isdisjoint({q["id"] for q in first})
+    per = collections.Counter((q["article"], q["kind"], q["lang"]) for q in third)
     assert set(per.values()) == {1, 3}  # 3 facts a language, one on-topic question a language
-    for q in of_kind(rows, "fact"):
+    for q in of_kind(third, "fact"):
         assert q["evidence"] in texts[q["article"]] and q["answer"] in q["evidence"], q["id"]
