@@ -101,3 +101,27 @@ def test_crossweight_scores_each_fold_at_the_weight_fitted_on_the_other_folds() 
     assert got["heldout"] == {"questions": 5, "recall_at_1": 0.0, "recall_at_5": 0.8}
     assert got["in_sample"] == {"weight": 0.5, "questions": 5, "recall_at_1": 0.6, "recall_at_5": 1.0}
     assert got["default"] == 0.25
+
+
+def test_ceiling_reports_how_often_an_answerable_question_outscores_an_unanswerable_one() -> None:
+    from bench.ceiling import auc, rank_shares
+
+    assert auc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert auc([0.1], [0.9]) == 0.0
+    # one tie (counted half), one loss, two wins of four pairs
+    assert auc([0.5, 0.7], [0.5, 0.6]) == 0.625
+    # gold sentence first, second, not a candidate, third, sixth
+    assert rank_shares([0, 1, None, 2, 5]) == {
+        "gold_candidate": 0.8,
+        "gold_first": 0.2,
+        "gold_top2": 0.4,
+        "gold_top3": 0.6,
+    }
+
+
+def test_ceiling_reads_the_unanswerable_questions_declined_within_the_answerable_budget() -> None:
+    from bench.ceiling import declined_within
+
+    answerable = [0.1 * k for k in range(1, 11)]  # 0.1 .. 1.0: a budget of 20% declines below 0.3
+    assert declined_within(answerable, [0.05, 0.25, 0.35, 0.9], budget=0.2) == 0.5
+    assert declined_within(answerable, [0.05, 0.25], budget=0.0) == 0.5  # below the lowest answerable only
