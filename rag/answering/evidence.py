@@ -206,9 +206,11 @@ def _overlaps(
 
 def _term_weights(qtok: set[str], idf: Callable[[str], float | None] | None) -> dict[str, float]:
     """Rarer question words count more in the overlap; words no article has count as average."""
+    # In sorted order, so that sums over them and ties between them come out the same in every process
+    # (a set's order varies with the process's string hashing).
     if idf is None or not qtok:
-        return dict.fromkeys(qtok, 1.0)
-    known = {t: idf(t) for t in qtok}
+        return dict.fromkeys(sorted(qtok), 1.0)
+    known = {t: idf(t) for t in sorted(qtok)}
     values = [v for v in known.values() if v is not None and v > 0]
     mean = sum(values) / len(values) if values else 1.0
     return {t: (v if v is not None and v > 0 else mean) for t, v in known.items()}
