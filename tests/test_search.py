@@ -50,11 +50,11 @@ def test_every_chunk_is_compared_and_none_of_the_closest_is_missed(news_index: P
     for question in QUESTIONS:
         read = retriever.read(question)
         retriever.search(read)  # waits for the vectors to be read
-        held = retriever._held()
+        held = retriever._held
         assert held is not None
         for vectors, store, enc in zip(held, retriever.stores, encoders, strict=True):
             vec = enc.embed_query(read.searched)
-            found = retriever._nearest(vectors, vec, n, None)
+            found = vectors.nearest(vec, n, retriever.chunks.row_of)
             # every chunk's vector, read from the store here, compared with the question's
             everything = retriever._exact_scores(store, vec, list(range(len(retriever.chunks))))
             closest = sorted(everything, key=lambda r: -everything[r])[:n]
@@ -83,7 +83,7 @@ def test_a_large_index_is_searched_through_the_store(news_index: Path, encoders)
     graph = Retriever(_settings(news_index, exact_up_to=10), encoders)  # 'large': more than 10 chunks
     question = "Wie viele Papageien wurden beschlagnahmt?"
     passages, _ = graph.search(question)
-    assert graph._held() is None and passages
+    assert graph._held is None and passages
     # on an index this small the graph finds what the exact search finds
     best = exact.search(question)[0][0]
     assert (passages[0].article_id, passages[0].start) == (best.article_id, best.start)

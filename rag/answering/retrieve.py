@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answering import question, spans
+from rag.answering import nearest, question, spans
 from rag.articles.chunking import text_hash, widen
 from rag.config import Settings
 from rag.errors import IndexUnavailable, disk_error
@@ -113,8 +113,7 @@ class Retriever:
         # Chroma loads a collection's vector graph on its first query (~0.4 s per 100k chunks):
         # start that now, while LangChain's store, the texts and the lexicon load.
         names = list(manifest.collections.values())
-        self._vectors: list[tuple[list[str], np.ndarray]] | None = None  # every chunk's, for an exact search
-        self._held_rows: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._held: list[nearest.HeldVectors] | None = None  # a small index's chunk vectors, for an exact search
         self._warming = threading.Thread(
             target=self._load_graphs, args=(self._client, names), name="rag-load-graphs", daemon=True
         )
@@ -184,17 +183,9 @@ class Retriever:
         """Read every chunk's vectors of a small index, for an exact search; query each collection of a
         larger one once, so its graph loads. Both through the Chroma client itself, which needs no
         LangChain import: they load while that import runs."""
-        try:
-            collections = [client.get_collection(name) for name in names]
-            if all(c.count() <= self.settings.retrieve.exact_up_to for c in collections):
-                vectors = []
-                for c in collections:
-                    got = c.get(include=["embeddings"])
-                    vectors.append((list(got["ids"]), np.asarray(got["embeddings"], dtype=np.float32)))
-                self._vectors = vectors
-                return
-        except Exception as exc:  # unreadable here: the store's own search is used, and reports it
-            log.debug("could not read the chunk vectors: %s", exc)
+        self._held = nearest.read_all(client, names, self.settings.retrieve.exact_up_to)
+        if self._held is not None:
+            return
         for name, enc in zip(names, self.encoders, strict=True):
             try:
                 unit = [1.0] + [0.0] * (enc.dim - 1)
@@ -259,8 +250,8 @@ class Retriever:
         self._warming.join()
         if scoped is not None and len(scoped) <= n:  # a small scope: every chunk of it is scored
             dense = [self._exact_scores(vs, vec, scoped) for vs, vec in zip(self.stores, qvecs, strict=True)]
-        elif self._held() is not None:  # a small index: every chunk is compared
-            dense = [self._nearest(held, vec, n, scoped) for held, vec in zip(self._held() or [], qvecs, strict=True)]
+        elif self._held is not None:  # a small index: every chunk is compared
+            dense = [h.nearest(vec, n, self.chunks.row_of, scoped) for h, vec in zip(self._held, qvecs, strict=True)]
         else:
             where = None if allowed is None else {"article_id": {"$in": sorted(allowed)}}
             dense = [self._dense_scores(vs, vec, n, where) for vs, vec in zip(self.stores, qvecs, strict=True)]
@@ -350,33 +341,6 @@ class Retriever:
             if row is not None:  # chunks of articles the manifest lists, nothing else
                 out[row] = 1.0 - float(dist)
         return out
-
-    def _held(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
-        """Per collection, the chunk row of each vector read for an exact search (-1: a chunk the
-        manifest does not list) and the vectors; None when they were not read (a large index)."""
-        if self._vectors is None:
-            return None
-        if self._held_rows is None:
-            self._held_rows = [
-                (np.array([-1 if (r := self.chunks.row_of(i)) is None else r for i in ids], dtype=np.int64), m)
-                for ids, m in self._vectors
-            ]
-        return self._held_rows
-
-    def _nearest(
-        self, held: tuple[np.ndarray, np.ndarray], vec: list[float], n: int, scoped: list[int] | None
-    ) -> dict[int, float]:
-        """The ``n`` chunks (of ``scoped`` rows, if given) whose ``held`` vectors are most like ``vec``."""
-        rows, matrix = held
-        keep = rows >= 0  # chunks of articles the manifest lists, nothing else
-        if scoped is not None:
-            keep &= np.isin(rows, scoped)
-        if not keep.any():
-            return {}
-        sims = matrix[keep] @ np.asarray(vec, dtype=np.float32)
-        kept = rows[keep]
-        top = np.argsort(-sims, kind="stable")[:n]
-        return {int(kept[i]): float(sims[i]) for i in top}
 
     def _exact_scores(self, vs: Any, vec: list[float], rows: list[int]) -> dict[int, float]:
         got = vs.get(ids=[self.chunks[r].id for r in rows], include=["embeddings"])
