@@ -32,9 +32,10 @@ class RetrieveSettings(BaseModel):
     candidates: int = Field(30, description="Chunks each retriever contributes before fusion.")
     exact_up_to: int = Field(
         5_000,
-        description="An index of at most this many chunks is searched exactly (every chunk's vectors "
-        "compared with the question's, held in memory); a larger one through the vector store's "
-        "approximate graph, which can miss close chunks and differ from one start to the next.",
+        description="An embedded index of at most this many chunks is searched exactly (every chunk's "
+        "vectors compared with the question's, held in memory); a larger one, or one on a Chroma server, "
+        "through the vector store's approximate graph, which can miss close chunks and differ from one "
+        "start to the next.",
     )
     lexical_weight_same_lang: float = Field(
         0.5, description="BM25 weight in the fusion when question and article share a language."

@@ -180,12 +180,13 @@ class Retriever:
         return True
 
     def _load_graphs(self, client: Any, names: list[str]) -> None:
-        """Read every chunk's vectors of a small index, for an exact search; query each collection of a
-        larger one once, so its graph loads. Both through the Chroma client itself, which needs no
-        LangChain import: they load while that import runs."""
-        self._held = nearest.read_all(client, names, self.settings.retrieve.exact_up_to)
-        if self._held is not None:
-            return
+        """Read every chunk's vectors of a small embedded index, for an exact search; query each
+        collection of a larger one (or of a Chroma server) once, so its graph loads. Both through the
+        Chroma client itself, which needs no LangChain import: they load while that import runs."""
+        if self.settings.chroma_url is None:  # a Chroma server is the index's authority: always asked
+            self._held = nearest.read_all(client, names, self.settings.retrieve.exact_up_to)
+            if self._held is not None:
+                return
         for name, enc in zip(names, self.encoders, strict=True):
             try:
                 unit = [1.0] + [0.0] * (enc.dim - 1)
