@@ -78,14 +78,14 @@ def standing(bench: Bench, models: dict[int, Any], lang: str) -> dict[str, Any]:
     answerers = {k: bench.answerer(m) for k, m in models.items()}
     items = [it for it in bench.items if it.lang == lang]
 
-    def probabilities(key: Any, asked: Sequence[Any]) -> list[float]:
-        out = []
-        for it in asked:
-            exam = bench.examine(answerers[bench.fold(it)], key(it), it)
-            out.append(exam.probability if exam.probability is not None else 0.0)
-        return out
+    def probability(exam: Any) -> float:
+        return exam.probability if exam.probability is not None else 0.0
 
-    answerable = probabilities(lambda it: "all", items)
+    def probabilities(key: Any, asked: Sequence[Any]) -> list[float]:
+        return [probability(bench.examine(answerers[bench.fold(it)], key(it), it)) for it in asked]
+
+    exams = [bench.examine(answerers[bench.fold(it)], "all", it) for it in items]  # read twice below
+    answerable = [probability(e) for e in exams]
     out: dict[str, Any] = {"questions": len(items)}
     unanswerable = {"other_articles": probabilities(bench.key_without, items)}
     if bench.name == "xquad":
@@ -97,8 +97,7 @@ def standing(bench: Bench, models: dict[int, Any], lang: str) -> dict[str, Any]:
     for kind, probs in unanswerable.items():
         out[f"auc_{kind}"] = round(auc(answerable, probs), 3)
         out[f"declined_{kind}_at_{BUDGET}"] = round(declined_within(answerable, probs), 3)
-    ranks = [bench.gold_row(bench.examine(answerers[bench.fold(it)], "all", it), it) for it in items]
-    out.update(rank_shares(ranks))
+    out.update(rank_shares([bench.gold_row(e, it) for e, it in zip(exams, items, strict=True)]))
     return out
 
 

@@ -56,7 +56,15 @@ def test_every_chunk_is_compared_and_none_of_the_closest_is_missed(news_index: P
             vec = enc.embed_query(read.searched)
             found = vectors.nearest(vec, n, retriever.chunks.row_of)
             # every chunk's vector, read from the store here, compared with the question's
-            everything = retriever._exact_scores(store, vec, list(range(len(retriever.chunks))))
+            chunks = [retriever.chunks[r] for r in range(len(retriever.chunks))]
+            got = store.get(ids=[c.id for c in chunks], include=["embeddings"])
+            cos = {i: float(np.dot(vec, e)) for i, e in zip(got["ids"], got["embeddings"], strict=True)}
+            everything = {r: cos[c.id] for r, c in enumerate(chunks)}
+            # what the fusion reads for the other candidates (BM25's) is the same
+            some = list(range(0, len(retriever.chunks), 7))
+            assert retriever._exact_scores(encoders.index(enc), vec, some) == pytest.approx(
+                {r: everything[r] for r in some}, abs=1e-6
+            )
             closest = sorted(everything, key=lambda r: -everything[r])[:n]
             assert set(found) == set(closest), question
             assert all(abs(found[r] - everything[r]) < 1e-5 for r in found)

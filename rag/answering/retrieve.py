@@ -250,7 +250,7 @@ class Retriever:
         qvecs = [enc.embed_query(query) for enc in self.encoders]
         self._warming.join()
         if scoped is not None and len(scoped) <= n:  # a small scope: every chunk of it is scored
-            dense = [self._exact_scores(vs, vec, scoped) for vs, vec in zip(self.stores, qvecs, strict=True)]
+            dense = [self._exact_scores(i, vec, scoped) for i, vec in enumerate(qvecs)]
         elif self._held is not None:  # a small index: every chunk is compared
             dense = [h.nearest(vec, n, self.chunks.row_of, scoped) for h, vec in zip(self._held, qvecs, strict=True)]
         else:
@@ -268,7 +268,7 @@ class Retriever:
         for vs_i, scores in enumerate(dense):
             missing = [r for r in rows if r not in scores]
             if missing:
-                scores.update(self._exact_scores(self.stores[vs_i], qvecs[vs_i], missing))
+                scores.update(self._exact_scores(vs_i, qvecs[vs_i], missing))
         weights = [1.0] + [cfg.second_encoder_weight] * (len(dense) - 1)
         fused = np.zeros(len(rows))
         for w, scores in zip(weights, dense, strict=True):
@@ -307,7 +307,7 @@ class Retriever:
         missing = [r for r in rows if r not in known]
         scores = {r: known[r] for r in rows if r in known}
         if missing:
-            scores.update(self._exact_scores(self.stores[0], vec, missing))
+            scores.update(self._exact_scores(0, vec, missing))
         return [(self.chunks[r], s) for r, s in scores.items()]
 
     def _best_sentence(self, rows: list[int], vec: list[float]) -> np.ndarray:
@@ -343,8 +343,12 @@ class Retriever:
                 out[row] = 1.0 - float(dist)
         return out
 
-    def _exact_scores(self, vs: Any, vec: list[float], rows: list[int]) -> dict[int, float]:
-        got = vs.get(ids=[self.chunks[r].id for r in rows], include=["embeddings"])
+    def _exact_scores(self, store: int, vec: list[float], rows: list[int]) -> dict[int, float]:
+        """The cosine of chunk ``rows`` with ``vec`` by encoder ``store``: from the vectors held in
+        memory for a small index, else read from the vector store."""
+        if self._held is not None:
+            return self._held[store].scores(vec, rows, self.chunks.row_of)
+        got = self.stores[store].get(ids=[self.chunks[r].id for r in rows], include=["embeddings"])
         q = np.asarray(vec)
         found = {cid: float(np.dot(q, np.asarray(e))) for cid, e in zip(got["ids"], got["embeddings"], strict=True)}
         return {r: found.get(self.chunks[r].id, 0.0) for r in rows}
